@@ -1,0 +1,56 @@
+# Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export FLASK_APP := bookshelf
+
+.PHONY: run test lint format lock bench soak screenshots clean install install-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Stamps re-run the install only when the pins change.
+$(VENV)/.installed-main: requirements/main.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/main.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.installed-dev: requirements/dev.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@ $(VENV)/.installed-main
+
+install: $(VENV)/.installed-main
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-classics
+	$(BIN)/flask --debug run --host $(HOST) --port $(PORT)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Regenerate the exact pins from the ranges in pyproject.toml.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet --upgrade pip
+	.lockenv/bin/pip install --quiet .
+	.lockenv/bin/pip freeze --exclude bookshelf > requirements/main.txt
+	.lockenv/bin/pip install --quiet '.[dev]'
+	.lockenv/bin/pip freeze --exclude bookshelf > requirements/dev.txt
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
