@@ -1,0 +1,395 @@
+"""Part 2: test-gated atomic releases, Capistrano style.
+
+<deploy_to>/repo        bare git cache, updated with ``git fetch`` (never a pull into live code)
+<deploy_to>/releases/   one directory per deploy: <UTC timestamp>-<short sha>, a git worktree
+<deploy_to>/current     symlink to the live release, switched atomically with rename(2)
+<deploy_to>/shared/     files that outlive releases (.env, instance/), symlinked into each
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .config import Config, valid_branch
+from .events import SHA_RE
+from .reload import Health, ReloadResult, gunicorn_usr2
+from .runner import StepFailed, StepLogger
+from .store import Deploy
+from .worker import Outcome
+
+RELEASE_RE = re.compile(r"^\d{14}-[0-9a-f]{7}(-\d+)?$")
+
+
+def switch_symlink(link: Path, target: Path) -> None:
+    """Point ``link`` at ``target`` atomically: readers see the old or the new, never nothing."""
+    tmp = link.with_name(f".{link.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
+    os.symlink(target, tmp)
+    try:
+        os.replace(tmp, link)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class ReleasePipeline:
+    """Fetch, check out, install, test, migrate, switch, reload, health-check, prune."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.root = config.deploy_to
+        self.repo = self.root / "repo"
+        self.releases = self.root / "releases"
+        self.current = self.root / "current"
+        self.shared = self.root / "shared"
+
+    # -- helpers ---------------------------------------------------------------------------
+    def live_release(self) -> str | None:
+        """Name of the release ``current`` points to, if any."""
+        try:
+            return Path(os.readlink(self.current)).name
+        except OSError:
+            return None
+
+    def release_names(self) -> list[str]:
+        """Existing releases, oldest first (names start with a sortable UTC timestamp)."""
+        if not self.releases.is_dir():
+            return []
+        return sorted(p.name for p in self.releases.iterdir() if RELEASE_RE.match(p.name))
+
+    def _env(self, release: Path, sha: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.config.env)
+        # The sha is a verified 40-hex string: safe to hand to commands as data.
+        env.update(
+            DEPLOYHOOK_SHA=sha,
+            DEPLOYHOOK_RELEASE_DIR=str(release),
+            DEPLOYHOOK_SHARED_DIR=str(self.shared),
+            DEPLOYHOOK_APP=self.config.app_name,
+        )
+        return env
+
+    def _git(self, steps: StepLogger, name: str, *args: str, timeout: float | None = None) -> bool:
+        result = steps.run(
+            name, ["git", *args], timeout=timeout or self.config.timeout("fetch"), env=_git_env()
+        )
+        return result.ok
+
+    def _remove_release(self, steps: StepLogger, release: Path) -> None:
+        def remove() -> str:
+            shutil.rmtree(release, ignore_errors=True)
+            subprocess.run(  # noqa: S603 - fixed argument list
+                ["git", "-C", str(self.repo), "worktree", "prune"],  # noqa: S607
+                check=False,
+                capture_output=True,
+                env=_git_env(),
+            )
+            return f"removed {release} (logs are kept in this deploy record)"
+
+        steps.call("remove release", remove)
+
+    # -- the pipeline ----------------------------------------------------------------------
+    def run(self, deploy: Deploy, steps: StepLogger) -> Outcome:
+        """Entry point used by the worker."""
+        for d in (self.releases, self.shared):
+            d.mkdir(parents=True, exist_ok=True)
+        if deploy.trigger == "rollback":
+            return self.rollback(deploy, steps)
+        return self.deploy(deploy, steps)
+
+    def deploy(self, deploy: Deploy, steps: StepLogger) -> Outcome:
+        """Build and test a new release, then switch to it; the live app is touched only last."""
+        cfg = self.config
+        branch = cfg.branch
+        if deploy.ref.startswith("refs/heads/"):
+            branch = deploy.ref[len("refs/heads/") :]
+        if not valid_branch(branch):
+            return Outcome("failed", f"refusing invalid branch name {branch!r}")
+        sha = deploy.commit_sha
+        if sha is not None and not SHA_RE.match(sha):
+            return Outcome("failed", "refusing a commit that is not a 40-hex sha")
+
+        if not (self.repo / "HEAD").exists() and not self._git(
+            steps, "init cache", "init", "--bare", "--quiet", str(self.repo)
+        ):
+            return Outcome("failed", "could not create the git cache")
+        if not self._git(
+            steps,
+            "fetch",
+            "-C",
+            str(self.repo),
+            "fetch",
+            "--prune",
+            "--no-tags",
+            "--force",
+            cfg.git_url,
+            f"+refs/heads/{branch}:refs/heads/{branch}",
+        ):
+            return Outcome("failed", "git fetch failed")
+        branch_ref = f"refs/heads/{branch}"
+        if sha is None:
+            head = _git_out(
+                self.repo, "rev-parse", "--verify", "--end-of-options", f"{branch_ref}^{{commit}}"
+            )
+            if head is None or not SHA_RE.match(head):
+                return Outcome("failed", f"could not resolve {branch_ref}")
+            sha = head
+            deploy.commit_sha = sha
+        if not self._git(
+            steps,
+            "verify commit is on the branch",
+            "-C",
+            str(self.repo),
+            "merge-base",
+            "--is-ancestor",
+            sha,
+            branch_ref,
+        ):
+            return Outcome(
+                "failed",
+                f"commit {sha} is not on {branch_ref} in {cfg.git_url}",
+                {"commit_sha": sha},
+            )
+
+        name = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + f"-{sha[:7]}"
+        release = self.releases / name
+        suffix = 2
+        while release.exists():
+            release = self.releases / f"{name}-{suffix}"
+            suffix += 1
+        fields: dict[str, object] = {"commit_sha": sha, "release": release.name}
+        previous = self.live_release()
+        fields["previous_release"] = previous
+
+        if not self._git(
+            steps,
+            "checkout",
+            "-C",
+            str(self.repo),
+            "worktree",
+            "add",
+            "--detach",
+            str(release),
+            sha,
+        ):
+            self._remove_release(steps, release)
+            return Outcome("failed", "git worktree add failed", fields)
+
+        def verify_and_stamp() -> str:
+            head = _git_out(release, "rev-parse", "HEAD")
+            if head != sha:
+                raise StepFailed(f"checked-out HEAD {head} is not the pushed commit {sha}")
+            (release / "REVISION").write_text(sha + "\n")
+            linked = []
+            for rel in cfg.shared_paths:
+                source, dest = self.shared / rel, release / rel
+                if not source.exists():
+                    continue
+                if dest.is_symlink() or dest.is_file():
+                    dest.unlink()
+                elif dest.is_dir():
+                    shutil.rmtree(dest)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.symlink_to(source)
+                linked.append(rel)
+            return f"HEAD is {sha}; wrote REVISION; linked shared: {', '.join(linked) or 'none'}"
+
+        if not steps.call("verify HEAD, write REVISION", verify_and_stamp).ok:
+            self._remove_release(steps, release)
+            return Outcome("failed", "checked-out tree does not match the pushed commit", fields)
+
+        env = self._env(release, sha)
+        for stage in ("install", "test", "migrate"):
+            commands: tuple[tuple[str, ...], ...] = getattr(cfg, stage)
+            for i, argv in enumerate(commands, 1):
+                label = stage if len(commands) == 1 else f"{stage} {i}/{len(commands)}"
+                result = steps.run(label, argv, cwd=release, env=env, timeout=cfg.timeout(stage))
+                if not result.ok:
+                    self._remove_release(steps, release)
+                    how = "timed out" if result.exit_code is None else f"exited {result.exit_code}"
+                    return Outcome(
+                        "failed",
+                        f"{stage} command {' '.join(argv)!r} {how}; live app untouched",
+                        fields,
+                    )
+
+        if not steps.call(
+            "switch current", lambda: self._switch(release), ["ln", "-sfn", str(release), "current"]
+        ).ok:
+            self._remove_release(steps, release)
+            return Outcome("failed", "could not switch the current symlink", fields)
+
+        if deploy.options.get("skip_reload"):
+            steps.call("reload", lambda: "skipped (first deploy: start the app server on current/)")
+            self._prune(steps, keep={release.name, previous})
+            return Outcome("succeeded", "deployed without reload", fields)
+
+        result = self._reload(steps, sha)
+        if result.ok:
+            self._prune(steps, keep={release.name, previous})
+            return Outcome("succeeded", "", fields)
+
+        if previous is None or not (self.releases / previous).is_dir():
+            return Outcome(
+                "failed", "new release is unhealthy and there is no previous release", fields
+            )
+        prev_sha = _revision(self.releases / previous)
+        steps.call("rollback: switch current back", lambda: self._switch(self.releases / previous))
+        if result.old_retired:
+            back = self._reload(steps, prev_sha or "", label="rollback: reload")
+            note = "previous release reloaded" if back.ok else "previous release ALSO unhealthy"
+        else:
+            back = self._check_health(steps, prev_sha or "", label="rollback: health")
+            note = "old server never stopped serving the previous release"
+        self._remove_release(steps, release)
+        return Outcome("rolled_back", f"new release failed its reload/health check; {note}", fields)
+
+    def rollback(self, deploy: Deploy, steps: StepLogger) -> Outcome:
+        """Switch to the previous (or named) release with the same reload and health check."""
+        names = self.release_names()
+        live = self.live_release()
+        wanted = deploy.options.get("release")
+        if wanted:
+            if not isinstance(wanted, str) or not RELEASE_RE.match(wanted) or wanted not in names:
+                return Outcome("failed", f"no release named {wanted!r} (have: {', '.join(names)})")
+            target = wanted
+        else:
+            older = [n for n in names if live is None or n < live]
+            if not older:
+                return Outcome("failed", f"no release older than {live} to roll back to")
+            target = older[-1]
+        if target == live:
+            return Outcome("failed", f"{target} is already live")
+        sha = _revision(self.releases / target)
+        if sha is None:
+            return Outcome("failed", f"{target} has no valid REVISION file")
+        fields: dict[str, object] = {"commit_sha": sha, "release": target, "previous_release": live}
+        steps.call("switch current", lambda: self._switch(self.releases / target))
+        result = self._reload(steps, sha)
+        if result.ok:
+            return Outcome("succeeded", f"rolled back from {live} to {target}", fields)
+        if live is not None:
+            live_sha = _revision(self.releases / live) or ""
+            steps.call("revert: switch current back", lambda: self._switch(self.releases / live))
+            if result.old_retired:
+                self._reload(steps, live_sha, label="revert: reload")
+            else:
+                self._check_health(steps, live_sha, label="revert: health")
+        return Outcome("failed", f"{target} failed its health check; stayed on {live}", fields)
+
+    # -- steps -----------------------------------------------------------------------------
+    def _switch(self, release: Path) -> str:
+        before = self.live_release()
+        switch_symlink(self.current, release)
+        return f"current: {before} -> {release.name}"
+
+    def _reload(self, steps: StepLogger, sha: str, label: str = "reload") -> ReloadResult:
+        cfg = self.config
+        health = self._health()
+        if cfg.reload_method == "gunicorn-usr2":
+            assert cfg.reload_pidfile is not None and health is not None
+            holder: list[ReloadResult] = []
+
+            def usr2() -> str:
+                res = gunicorn_usr2(
+                    cfg.reload_pidfile,  # type: ignore[arg-type]
+                    health,
+                    sha,
+                    cfg.timeout("reload"),
+                    cfg.timeout("health"),
+                )
+                holder.append(res)
+                if not res.ok:
+                    raise StepFailed(res.log)
+                return res.log
+
+            steps.call(
+                f"{label} (gunicorn USR2) + health",
+                usr2,
+                ["kill", "-USR2", str(cfg.reload_pidfile)],
+            )
+            return holder[0] if holder else ReloadResult(False, "", True)
+        if cfg.reload_method == "command":
+            res = steps.run(label, cfg.reload_command, timeout=cfg.timeout("reload"))
+            if not res.ok:
+                return ReloadResult(False, res.output, old_retired=True)
+        ok = self._check_health(steps, sha, label=f"{label}: health")
+        return ReloadResult(ok, "", old_retired=True)
+
+    def _health(self) -> Health | None:
+        cfg = self.config
+        if not cfg.health_url:
+            return None
+        return Health(
+            cfg.health_url, cfg.health_commit_field, cfg.health_interval, cfg.health_confirmations
+        )
+
+    def _check_health(self, steps: StepLogger, sha: str, label: str = "health") -> bool:
+        health = self._health()
+        if health is None:
+            return True
+        cfg = self.config
+
+        def check() -> str:
+            ok, report = health.wait_for(sha, cfg.timeout("health"))
+            if not ok:
+                raise StepFailed(report)
+            return report
+
+        return steps.call(label, check, ["GET", health.url]).ok
+
+    def _prune(self, steps: StepLogger, keep: set[str | None]) -> None:
+        def prune() -> str:
+            names = self.release_names()
+            survivors = set(names[-self.config.keep_releases :]) | {n for n in keep if n}
+            live = self.live_release()
+            if live:
+                survivors.add(live)
+            removed = []
+            for name in names:
+                if name not in survivors:
+                    shutil.rmtree(self.releases / name, ignore_errors=True)
+                    removed.append(name)
+            subprocess.run(  # noqa: S603 - fixed argument list
+                ["git", "-C", str(self.repo), "worktree", "prune"],  # noqa: S607
+                check=False,
+                capture_output=True,
+                env=_git_env(),
+            )
+            return f"kept {len(names) - len(removed)}, removed: {', '.join(removed) or 'none'}"
+
+        steps.call(f"prune (keep {self.config.keep_releases})", prune)
+
+
+def _git_env() -> dict[str, str]:
+    # Never prompt for credentials in a background worker; fail instead.
+    env = dict(os.environ)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    return env
+
+
+def _git_out(cwd: Path, *args: str) -> str | None:
+    proc = subprocess.run(  # noqa: S603 - fixed arguments, validated values
+        ["git", "-C", str(cwd), *args],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_git_env(),
+    )
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def _revision(release: Path) -> str | None:
+    try:
+        sha = (release / "REVISION").read_text().strip()
+    except OSError:
+        return None
+    return sha if SHA_RE.match(sha) else None
+
+
+PipelineFactory = Callable[[Config], ReleasePipeline]

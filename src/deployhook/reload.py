@@ -1,0 +1,184 @@
+"""Reloading the app server without dropping requests, and checking it serves the new commit."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def read_pid(path: Path) -> int | None:
+    """PID from a gunicorn pidfile, or None when absent or garbled."""
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def pid_alive(pid: int) -> bool:
+    """True for a running process; a zombie (exited, not yet reaped) counts as dead."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            # The state follows the parenthesised command name, which may contain spaces.
+            if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                return False
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal(pid: int, sig: int) -> bool:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@dataclass
+class Health:
+    """Polls a URL until its JSON reports the expected commit."""
+
+    url: str
+    field: str = "commit"
+    interval: float = 0.5
+    confirmations: int = 3
+
+    def probe(self) -> tuple[bool, str]:
+        """One request: (reports something, the commit or an error description)."""
+        try:
+            # The URL comes from the operator's config, not from a webhook payload.
+            with urllib.request.urlopen(self.url, timeout=3) as resp:  # noqa: S310
+                data = json.loads(resp.read(64 * 1024))
+        except urllib.error.HTTPError as exc:
+            return False, f"HTTP {exc.code}"
+        except (OSError, ValueError) as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        value = data.get(self.field) if isinstance(data, dict) else None
+        return True, str(value)
+
+    def wait_for(
+        self,
+        expected: str,
+        timeout: float,
+        *,
+        confirmations: int | None = None,
+        alive: int | None = None,
+    ) -> tuple[bool, str]:
+        """Poll until ``confirmations`` consecutive answers report ``expected``.
+
+        ``alive`` is a PID that must stay up (the new gunicorn master): if it dies, the
+        new release failed to boot and waiting longer is pointless.
+        """
+        need = confirmations or self.confirmations
+        deadline = time.monotonic() + timeout
+        streak = 0
+        seen: list[str] = []
+        attempts = 0
+        while time.monotonic() < deadline:
+            attempts += 1
+            answered, value = self.probe()
+            if not seen or seen[-1] != value:
+                seen.append(value)
+            streak = streak + 1 if answered and value == expected else 0
+            if streak >= need:
+                return True, _summary(self.url, expected, attempts, seen, True)
+            if alive is not None and not pid_alive(alive):
+                return False, _summary(self.url, expected, attempts, seen, False) + (
+                    f"\nnew master {alive} exited (the release did not boot)"
+                )
+            time.sleep(self.interval if streak == 0 else min(self.interval, 0.1))
+        return False, _summary(
+            self.url, expected, attempts, seen, False
+        ) + f"\ntimed out after {timeout:g}s"
+
+
+def _summary(url: str, expected: str, attempts: int, seen: list[str], ok: bool) -> str:
+    shown = ", ".join(seen[-10:])
+    verdict = "healthy" if ok else "NOT healthy"
+    return (
+        f"GET {url}: {verdict} after {attempts} probes; expected {expected}; answers seen: {shown}"
+    )
+
+
+@dataclass
+class ReloadResult:
+    """``old_retired`` tells a rollback whether the old server is still there to fall back on."""
+
+    ok: bool
+    log: str
+    old_retired: bool
+
+
+def gunicorn_usr2(
+    pidfile: Path, health: Health, expected: str, reload_timeout: float, health_timeout: float
+) -> ReloadResult:
+    """Blue/green inside gunicorn: USR2 starts a new master on the same socket, in the new
+    release; the old master is stopped (TERM, graceful) only once the new one serves the new
+    commit. Unlike HUP, USR2 re-execs, so ``--chdir`` through the ``current`` symlink and the
+    interpreter are resolved again (gunicorn issue 394) and a broken release never replaces
+    working workers.
+    """
+    lines: list[str] = []
+
+    def note(msg: str) -> None:
+        lines.append(f"[{time.strftime('%H:%M:%S')}] {msg}")
+
+    old = read_pid(pidfile)
+    if old is None or not pid_alive(old):
+        note(f"gunicorn is not running (pidfile {pidfile} -> {old})")
+        return ReloadResult(False, "\n".join(lines), old_retired=True)
+    note(f"USR2 -> old master {old}")
+    _signal(old, signal.SIGUSR2)
+    new_pidfile = Path(f"{pidfile}.2")
+    deadline = time.monotonic() + reload_timeout
+    new: int | None = None
+    while time.monotonic() < deadline:
+        candidate = read_pid(new_pidfile)
+        if candidate and candidate != old and pid_alive(candidate):
+            new = candidate
+            break
+        time.sleep(0.05)
+    if new is None:
+        note(f"no new master appeared in {new_pidfile} within {reload_timeout:g}s")
+        return ReloadResult(False, "\n".join(lines), old_retired=False)
+    note(f"new master {new} started; waiting for it to serve {expected}")
+    ok, report = health.wait_for(expected, health_timeout, confirmations=1, alive=new)
+    note(report)
+    if not ok:
+        note(f"TERM -> new master {new}; old master {old} keeps serving the previous release")
+        _signal(new, signal.SIGTERM)
+        _wait_gone(new, 30)
+        return ReloadResult(False, "\n".join(lines), old_retired=False)
+    note(f"TERM -> old master {old} (graceful: in-flight requests finish)")
+    _signal(old, signal.SIGTERM)
+    gone = _wait_gone(old, reload_timeout)
+    note(f"old master {'exited' if gone else 'still exiting'}")
+    promote_deadline = time.monotonic() + 5
+    while time.monotonic() < promote_deadline and read_pid(pidfile) != new:
+        time.sleep(0.05)
+    note(f"pidfile {pidfile} -> {read_pid(pidfile)}")
+    ok, report = health.wait_for(expected, health_timeout, alive=new)
+    note(report)
+    return ReloadResult(ok, "\n".join(lines), old_retired=True)
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False

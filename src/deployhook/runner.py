@@ -1,0 +1,167 @@
+"""Run one logged step: an argument list (never a shell), with a timeout and capped output."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .store import Store
+
+FLUSH_EVERY = 1.0  # seconds between live output updates in the database
+
+
+@dataclass
+class StepResult:
+    """How a step ended; ``exit_code`` is None for a timeout or a Python-side failure."""
+
+    ok: bool
+    exit_code: int | None
+    output: str
+    duration: float
+
+
+class CappedBuffer:
+    """Keeps the first and the last part of a long output, which is where errors live."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = max(cap, 1024)
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+        self.lock = threading.Lock()
+
+    def write(self, data: bytes) -> None:
+        """Append, dropping the middle once the cap is reached."""
+        with self.lock:
+            room = self.cap // 4 - len(self.head)
+            if room > 0:
+                self.head += data[:room]
+                data = data[room:]
+            self.tail += data
+            excess = len(self.tail) - (self.cap - self.cap // 4)
+            if excess > 0:
+                del self.tail[:excess]
+                self.dropped += excess
+
+    def text(self) -> str:
+        """Decoded output with a marker where bytes were dropped."""
+        with self.lock:
+            middle = f"\n[... {self.dropped} bytes omitted ...]\n" if self.dropped else ""
+            return (bytes(self.head).decode("utf-8", "replace") + middle) + bytes(self.tail).decode(
+                "utf-8", "replace"
+            )
+
+
+class StepLogger:
+    """Writes steps of one deploy to the store; used by pipelines for commands and notes."""
+
+    def __init__(self, store: Store, deploy_id: int, output_cap: int = 64 * 1024) -> None:
+        self.store = store
+        self.deploy_id = deploy_id
+        self.output_cap = output_cap
+
+    def run(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 600.0,
+    ) -> StepResult:
+        """Run ``argv`` in its own process group, so a timeout kills its children too."""
+        step_id = self.store.start_step(self.deploy_id, name, list(argv))
+        buf = CappedBuffer(self.output_cap)
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - argv comes from the config, never the payload
+                list(argv),
+                cwd=cwd,
+                env=dict(env) if env is not None else None,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            duration = time.monotonic() - start
+            text = f"could not start {argv[0]!r}: {exc}"
+            self.store.end_step(step_id, None, duration, text)
+            return StepResult(False, None, text, duration)
+
+        assert proc.stdout is not None
+        stdout = proc.stdout
+
+        def pump() -> None:
+            for chunk in iter(lambda: stdout.read1(8192), b""):
+                buf.write(chunk)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        deadline = start + timeout
+        timed_out = False
+        last_flush = start
+        while True:
+            try:
+                proc.wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                now = time.monotonic()
+                if now >= deadline:
+                    timed_out = True
+                    _kill_group(proc)
+                    break
+                if now - last_flush >= FLUSH_EVERY:
+                    last_flush = now
+                    self.store.step_output(step_id, buf.text())
+        reader.join(timeout=5)
+        duration = time.monotonic() - start
+        text = buf.text()
+        if timed_out:
+            text += f"\n[deployhook: timed out after {timeout:g}s, process group killed]"
+            exit_code = None
+        else:
+            exit_code = proc.returncode
+        self.store.end_step(step_id, exit_code, duration, text)
+        return StepResult(exit_code == 0, exit_code, text, duration)
+
+    def call(
+        self, name: str, func: Callable[[], str], command: list[str] | None = None
+    ) -> StepResult:
+        """Log a Python-side step (symlink switch, health check) like a command."""
+        step_id = self.store.start_step(self.deploy_id, name, command)
+        start = time.monotonic()
+        try:
+            text = func()
+            ok, code = True, 0
+        except StepFailed as exc:
+            text, ok, code = str(exc), False, 1
+        except OSError as exc:
+            text, ok, code = f"{type(exc).__name__}: {exc}", False, 1
+        duration = time.monotonic() - start
+        self.store.end_step(step_id, code, duration, text)
+        return StepResult(ok, code, text, duration)
+
+
+class StepFailed(Exception):
+    """A Python-side step failed with a message meant for the operator."""
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    # TERM first so test runners can clean up; KILL whatever is left after a grace period.
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue

@@ -1,0 +1,499 @@
+"""Deploy history and the per-app lock, on SQLite (default) or PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
+
+STATUSES = ("queued", "running", "succeeded", "failed", "rolled_back", "superseded", "cancelled")
+FINAL = frozenset(STATUSES) - {"queued", "running"}
+
+
+def utcnow() -> datetime:
+    """Current UTC time; called per row, never at import."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store UTC, always hand back aware datetimes (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    """Declarative base for deployhook's tables."""
+
+
+class Deploy(Base):
+    """One requested deploy (webhook, manual or rollback) and its outcome."""
+
+    __tablename__ = "deploys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app: Mapped[str] = mapped_column(String(64), index=True)
+    trigger: Mapped[str] = mapped_column(String(16), default="webhook")
+    delivery_id: Mapped[str | None] = mapped_column(String(220))
+    provider: Mapped[str] = mapped_column(String(16), default="")
+    repository: Mapped[str] = mapped_column(String(300), default="")
+    ref: Mapped[str] = mapped_column(String(255), default="")
+    commit_sha: Mapped[str | None] = mapped_column(String(40))
+    pusher: Mapped[str] = mapped_column(String(100), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    release: Mapped[str | None] = mapped_column(String(200))
+    previous_release: Mapped[str | None] = mapped_column(String(200))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    steps: Mapped[list[Step]] = relationship(
+        back_populates="deploy", order_by="Step.position", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        # Second line of defence behind AppLock: the database itself refuses a second
+        # running deploy for the same app, whatever process tries.
+        Index(
+            "one_running_per_app",
+            "app",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds between start and finish (or now, while running)."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or utcnow()
+        return (end - self.started_at).total_seconds()
+
+    def to_dict(self, with_steps: bool = False) -> dict[str, Any]:
+        """JSON-ready view for the API."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "app": self.app,
+            "trigger": self.trigger,
+            "delivery_id": self.delivery_id,
+            "provider": self.provider,
+            "repository": self.repository,
+            "ref": self.ref,
+            "commit": self.commit_sha,
+            "pusher": self.pusher,
+            "message": self.message,
+            "status": self.status,
+            "reason": self.reason,
+            "release": self.release,
+            "previous_release": self.previous_release,
+            "queued_at": _iso(self.queued_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "duration": self.duration,
+        }
+        if with_steps:
+            data["steps"] = [s.to_dict() for s in self.steps]
+        return data
+
+
+class Step(Base):
+    """One command of a deploy: what ran, how it ended, how long, what it printed."""
+
+    __tablename__ = "steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deploy_id: Mapped[int] = mapped_column(ForeignKey("deploys.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    command: Mapped[str] = mapped_column(Text, default="")
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)
+    output: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    deploy: Mapped[Deploy] = relationship(back_populates="steps")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view for the API."""
+        return {
+            "position": self.position,
+            "name": self.name,
+            "command": json.loads(self.command) if self.command else None,
+            "exit_code": self.exit_code,
+            "duration": self.duration,
+            "output": self.output,
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "running": self.finished_at is None,
+        }
+
+
+class Delivery(Base):
+    """Every verified delivery id, so a replayed request is recognised and not redeployed."""
+
+    __tablename__ = "deliveries"
+
+    key: Mapped[str] = mapped_column(String(240), primary_key=True)
+    event: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+    deploy_id: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AppLock(Base):
+    """One row per app; ``deploy_id`` non-null means a deploy holds it."""
+
+    __tablename__ = "app_locks"
+
+    app: Mapped[str] = mapped_column(String(64), primary_key=True)
+    deploy_id: Mapped[int | None] = mapped_column(Integer)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def owner_id() -> str:
+    """Identifies this process in the lock row, so recovery can tell dead owners apart."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Store:
+    """All database access; safe to share between the web threads and the worker thread."""
+
+    def __init__(self, url: str, app_name: str) -> None:
+        self.app_name = app_name
+        self.owner = owner_id()
+        kwargs: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            database = make_url(url).database
+            if database and database != ":memory:":
+                # First start on a fresh server: deploy_to may not exist yet.
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            _sqlite_serialised(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        Base.metadata.create_all(self.engine)
+        with self.session() as s:
+            if s.get(AppLock, app_name) is None:
+                s.add(AppLock(app=app_name))
+                try:
+                    s.commit()
+                except IntegrityError:  # another process created it first
+                    s.rollback()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that is always closed; callers commit explicitly."""
+        with self.sessions() as s:
+            yield s
+
+    # -- receiving ---------------------------------------------------------------
+    def record_delivery(
+        self, key: str | None, event: str, outcome: str, deploy: Deploy | None = None
+    ) -> Deploy | bool | None:
+        """Store the delivery (and its deploy) atomically; False if the key was seen before."""
+        with self.session() as s:
+            if deploy is not None:
+                s.add(deploy)
+                s.flush()
+            if key is not None:
+                s.add(
+                    Delivery(
+                        key=key,
+                        event=event[:64],
+                        outcome=outcome[:200],
+                        deploy_id=deploy.id if deploy else None,
+                    )
+                )
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                return False
+            return deploy
+
+    def enqueue(self, **fields: Any) -> Deploy:
+        """Queue a manual or rollback deploy (no delivery id)."""
+        deploy = Deploy(app=self.app_name, status="queued", **fields)
+        with self.session() as s:
+            s.add(deploy)
+            s.commit()
+            return deploy
+
+    # -- the queue ---------------------------------------------------------------
+    def claim(self, debounce: float = 0.0) -> Deploy | None:
+        """Take the app lock and start the newest queued deploy; older queued ones are superseded.
+
+        The lock is a conditional UPDATE on one row, so across threads *and* processes
+        exactly one caller gets rowcount 1; the partial unique index backs it up.
+        """
+        with self.session() as s:
+            newest = s.scalars(
+                select(Deploy)
+                .where(Deploy.app == self.app_name, Deploy.status == "queued")
+                .order_by(Deploy.id.desc())
+                .limit(1)
+            ).first()
+            if newest is None:
+                s.rollback()
+                return None
+            if debounce and (utcnow() - newest.queued_at).total_seconds() < debounce:
+                # A burst of pushes is likely still arriving; let it settle so the newest wins.
+                s.rollback()
+                return None
+            now = utcnow()
+            got = s.execute(
+                update(AppLock)
+                .where(AppLock.app == self.app_name, AppLock.deploy_id.is_(None))
+                .values(deploy_id=newest.id, owner=self.owner, heartbeat_at=now)
+            ).rowcount
+            if got != 1:
+                s.rollback()
+                return None
+            s.execute(
+                update(Deploy)
+                .where(
+                    Deploy.app == self.app_name,
+                    Deploy.status == "queued",
+                    Deploy.id < newest.id,
+                )
+                .values(
+                    status="superseded",
+                    reason=f"superseded by newer deploy #{newest.id}",
+                    finished_at=now,
+                )
+            )
+            started = s.execute(
+                update(Deploy)
+                .where(Deploy.id == newest.id, Deploy.status == "queued")
+                .values(status="running", started_at=now)
+            ).rowcount
+            if started != 1:  # cancelled between our read and our write
+                s.rollback()
+                return None
+            s.commit()
+        return self.get(newest.id)
+
+    def heartbeat(self, deploy_id: int) -> None:
+        """Refresh the lock so other hosts can tell a live owner from a dead one."""
+        with self.session() as s:
+            s.execute(
+                update(AppLock)
+                .where(AppLock.app == self.app_name, AppLock.deploy_id == deploy_id)
+                .values(heartbeat_at=utcnow())
+            )
+            s.commit()
+
+    def finish(self, deploy_id: int, status: str, reason: str = "", **fields: Any) -> None:
+        """Record the outcome and release the lock in the same transaction."""
+        assert status in FINAL
+        with self.session() as s:
+            s.execute(
+                update(Deploy)
+                .where(Deploy.id == deploy_id)
+                .values(status=status, reason=reason[:2000], finished_at=utcnow(), **fields)
+            )
+            s.execute(
+                update(AppLock)
+                .where(AppLock.app == self.app_name, AppLock.deploy_id == deploy_id)
+                .values(deploy_id=None, owner=None, heartbeat_at=None)
+            )
+            s.commit()
+
+    def update_deploy(self, deploy_id: int, **fields: Any) -> None:
+        """Set fields discovered while running (resolved sha, release name)."""
+        with self.session() as s:
+            s.execute(update(Deploy).where(Deploy.id == deploy_id).values(**fields))
+            s.commit()
+
+    def cancel(self, deploy_id: int) -> bool:
+        """Cancel a deploy that has not started yet."""
+        with self.session() as s:
+            n = s.execute(
+                update(Deploy)
+                .where(Deploy.id == deploy_id, Deploy.status == "queued")
+                .values(status="cancelled", reason="cancelled by operator", finished_at=utcnow())
+            ).rowcount
+            s.commit()
+            return n == 1
+
+    def recover(self, stale_after: float = 120.0) -> list[int]:
+        """On start: fail deploys whose owner died, and free their lock. Returns their ids."""
+        recovered: list[int] = []
+        host = socket.gethostname()
+        with self.session() as s:
+            lock = s.get(AppLock, self.app_name)
+            running = s.scalars(
+                select(Deploy).where(Deploy.app == self.app_name, Deploy.status == "running")
+            ).all()
+            holder_dead = True
+            if lock is not None and lock.deploy_id is not None and lock.owner:
+                owner_host, _, pid = lock.owner.rpartition(":")
+                if owner_host == host and pid.isdigit():
+                    holder_dead = int(pid) == os.getpid() or not _pid_alive(int(pid))
+                else:
+                    beat = lock.heartbeat_at or datetime.min.replace(tzinfo=UTC)
+                    holder_dead = utcnow() - beat > timedelta(seconds=stale_after)
+            if not holder_dead:
+                return []
+            now = utcnow()
+            for deploy in running:
+                deploy.status = "failed"
+                deploy.reason = (
+                    "deployhook stopped while this deploy was running; marked failed on restart "
+                    "(check the release and the live app before redeploying)"
+                )
+                deploy.finished_at = now
+                recovered.append(deploy.id)
+            if lock is not None:
+                lock.deploy_id = None
+                lock.owner = None
+                lock.heartbeat_at = None
+            s.commit()
+        return recovered
+
+    # -- steps -------------------------------------------------------------------
+    def start_step(self, deploy_id: int, name: str, command: list[str] | None) -> int:
+        """Create a step row before the command runs, so the dashboard shows it live."""
+        with self.session() as s:
+            position = s.scalar(select(func.count(Step.id)).where(Step.deploy_id == deploy_id)) or 0
+            step = Step(
+                deploy_id=deploy_id,
+                position=position + 1,
+                name=name,
+                command=json.dumps(command) if command is not None else "",
+            )
+            s.add(step)
+            s.commit()
+            return step.id
+
+    def step_output(self, step_id: int, output: str) -> None:
+        """Replace the (capped) output while the command is still running."""
+        with self.session() as s:
+            s.execute(update(Step).where(Step.id == step_id).values(output=output))
+            s.commit()
+
+    def end_step(self, step_id: int, exit_code: int | None, duration: float, output: str) -> None:
+        """Record how a step ended."""
+        with self.session() as s:
+            s.execute(
+                update(Step)
+                .where(Step.id == step_id)
+                .values(exit_code=exit_code, duration=duration, output=output, finished_at=utcnow())
+            )
+            s.commit()
+
+    # -- reading -----------------------------------------------------------------
+    def get(self, deploy_id: int) -> Deploy | None:
+        """One deploy with its steps loaded."""
+        with self.session() as s:
+            deploy = s.get(Deploy, deploy_id)
+            if deploy is not None:
+                _ = list(deploy.steps)
+            return deploy
+
+    def latest(self, limit: int = 50) -> list[Deploy]:
+        """Newest first."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(Deploy)
+                    .where(Deploy.app == self.app_name)
+                    .order_by(Deploy.id.desc())
+                    .limit(limit)
+                ).all()
+            )
+
+    def lock_holder(self) -> int | None:
+        """Deploy id holding the app lock, if any."""
+        with self.session() as s:
+            lock = s.get(AppLock, self.app_name)
+            return lock.deploy_id if lock else None
+
+    def close(self) -> None:
+        """Dispose of pooled connections."""
+        self.engine.dispose()
+
+
+def _sqlite_serialised(engine: Engine) -> None:
+    # pysqlite's deferred transactions can fail with "database is locked" when a reader
+    # upgrades to a writer; BEGIN IMMEDIATE takes the write lock up front and the
+    # busy timeout makes concurrent writers queue instead of erroring.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,56 @@
+"""Fixtures for deployhook's tests; plain helpers live in dh_helpers.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dh_helpers import SECRET, TOKEN, FakePipeline, base_config
+
+from deployhook.config import Config, config_from_dict
+from deployhook.store import Store
+from deployhook.web import create_app
+from deployhook.worker import Worker
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    """Build a validated Config rooted in tmp_path; pass env= to change secrets."""
+
+    def make(env: dict[str, str] | None = None, **sections: dict[str, Any]) -> Config:
+        environ = {"DEPLOYHOOK_SECRET": SECRET, "DEPLOYHOOK_OPERATOR_TOKEN": TOKEN}
+        if env is not None:
+            environ = env
+        return config_from_dict(base_config(tmp_path, **sections), environ, base_dir=tmp_path)
+
+    return make
+
+
+@pytest.fixture
+def store(make_config: Callable[..., Config]) -> Iterator[Store]:
+    """A fresh SQLite store for the test's config."""
+    cfg = make_config()
+    s = Store(cfg.database_url, cfg.app_name)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def client_for(make_config: Callable[..., Config]) -> Iterator[Callable[..., Any]]:
+    """Flask test client for a config built from sections; the worker is not started."""
+    stores: list[Store] = []
+
+    def make(env: dict[str, str] | None = None, **sections: dict[str, Any]) -> Any:
+        cfg = make_config(env=env, **sections)
+        s = Store(cfg.database_url, cfg.app_name)
+        stores.append(s)
+        app = create_app(cfg, store=s, worker=Worker(s, cfg, FakePipeline()))
+        client = app.test_client()
+        client.store = s
+        return client
+
+    yield make
+    for s in stores:
+        s.close()

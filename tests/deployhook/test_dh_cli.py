@@ -1,0 +1,48 @@
+"""CLI: manual deploys go through the same queue; status and history read it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from dh_helpers import SECRET, base_config, to_toml
+
+from deployhook.cli import main
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DEPLOYHOOK_SECRET", SECRET)
+    path = tmp_path / "dh.toml"
+    path.write_text(to_toml(base_config(tmp_path / "srv")))
+    return path
+
+
+def test_manual_deploy_is_queued_then_listed(config_file: Path) -> None:
+    runner = CliRunner()
+    sha = "a" * 40
+    out = runner.invoke(main, ["deploy", "--config", str(config_file), "--no-wait", sha])
+    assert out.exit_code == 0, out.output
+    assert "queued deploy #1" in out.output
+    out = runner.invoke(main, ["deploy", "--config", str(config_file), "--no-wait", "release/2"])
+    assert "queued deploy #2" in out.output
+    bad = runner.invoke(main, ["deploy", "--config", str(config_file), "--no-wait", "x;id"])
+    assert bad.exit_code != 0 and "neither a 40-hex sha nor a valid branch" in bad.output
+    listed = runner.invoke(main, ["history", "--config", str(config_file), "--json"])
+    rows = json.loads(listed.output)
+    assert [(r["id"], r["ref"], r["commit"], r["trigger"]) for r in rows] == [
+        (2, "refs/heads/release/2", None, "manual"),
+        (1, "refs/heads/main", sha, "manual"),
+    ]
+    status = runner.invoke(main, ["status", "--config", str(config_file), "--json"])
+    data = json.loads(status.output)
+    assert data["latest"]["id"] == 2 and data["running_deploy"] is None
+    text = runner.invoke(main, ["history", "--config", str(config_file)])
+    assert "queued" in text.output and "aaaaaaaaaa" in text.output
+
+
+def test_rollback_rejects_bad_release_names(config_file: Path) -> None:
+    out = CliRunner().invoke(main, ["rollback", "--config", str(config_file), "../../etc"])
+    assert out.exit_code != 0 and "not a release name" in out.output

@@ -1,0 +1,62 @@
+"""Operator views: disabled without a token, 401 without login, HTML and JSON with one."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from dh_helpers import TOKEN, github_request, push_payload, random_sha
+
+from deployhook.runner import StepLogger
+
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+PAGES = ("/", "/api/deploys", "/api/deploys/1", "/deploys/1")
+
+
+def _queue(client: Any) -> tuple[int, str]:
+    sha = random_sha()
+    body, headers = github_request(push_payload(sha))
+    return client.post("/webhook", data=body, headers=headers).json["deploy_id"], sha
+
+
+def test_views_disabled_without_token(client_for: Callable[..., Any]) -> None:
+    client = client_for(env={"DEPLOYHOOK_SECRET": "s3cret"})
+    for page in PAGES:
+        resp = client.get(page, headers=BEARER)
+        assert resp.status_code == 404 and "disabled" in resp.json["error"]
+
+
+def test_views_require_the_token(client_for: Callable[..., Any]) -> None:
+    client = client_for()
+    _queue(client)
+    for page in PAGES:
+        assert client.get(page).status_code == 401
+        assert client.get(page, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get(page, headers={"Authorization": "Basic !!!"}).status_code == 401
+    assert "Basic" in client.get("/").headers["WWW-Authenticate"]
+
+
+def test_dashboard_and_detail(client_for: Callable[..., Any]) -> None:
+    client = client_for()
+    deploy_id, sha = _queue(client)
+    basic = base64.b64encode(f"ops:{TOKEN}".encode()).decode()
+    page = client.get("/", headers={"Authorization": f"Basic {basic}"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert sha[:10] in html and "octocat" in html and "queued" in html
+    StepLogger(client.store, deploy_id).run("say hello", ["echo", "hello <b>"])
+    detail = client.get(f"/deploys/{deploy_id}", headers=BEARER).get_data(as_text=True)
+    assert "say hello" in detail and "hello &lt;b&gt;" in detail  # escaped output
+    assert 'http-equiv="refresh"' in detail  # live page while queued/running
+    assert client.get("/deploys/999", headers=BEARER).status_code == 404
+
+
+def test_json_api(client_for: Callable[..., Any]) -> None:
+    client = client_for()
+    deploy_id, sha = _queue(client)
+    listing = client.get("/api/deploys", headers=BEARER).json["deploys"]
+    assert listing[0]["id"] == deploy_id and listing[0]["commit"] == sha
+    one = client.get(f"/api/deploys/{deploy_id}", headers=BEARER).json
+    assert one["status"] == "queued" and one["steps"] == [] and one["pusher"] == "octocat"
+    assert client.get("/api/deploys/999", headers=BEARER).status_code == 404
