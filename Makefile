@@ -26,6 +26,7 @@ $(VENV)/.installed-dev: requirements/dev.txt pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed-main
 install-dev: $(VENV)/.installed-dev
 
+run: export BOOKSHELF_ENV = development
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-classics

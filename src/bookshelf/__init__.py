@@ -1,0 +1,87 @@
+"""Bookshelf: a book catalogue on Flask."""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from bookshelf.config import build_config, check_production_secret
+from bookshelf.extensions import babel, csrf, db, migrate
+from bookshelf.middleware import MethodOverrideMiddleware
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+SOURCE_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def instance_folder() -> str | None:
+    """BOOKSHELF_INSTANCE_PATH, else `instance/` at the top of a source checkout."""
+    if os.environ.get("BOOKSHELF_INSTANCE_PATH"):
+        return os.environ["BOOKSHELF_INSTANCE_PATH"]
+    if (SOURCE_CHECKOUT / "pyproject.toml").is_file():
+        return str(SOURCE_CHECKOUT / "instance")
+    return None  # installed as a package: Flask's default, <prefix>/var/bookshelf-instance
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    if test_config is None:
+        load_dotenv()  # as the notes do; `flask` loads it too, gunicorn does not
+    app = Flask(__name__, instance_path=instance_folder(), instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(build_config(app.instance_path, app.debug))
+    if test_config is not None:
+        app.config.update(test_config)
+    if not (app.config["BOOKSHELF_DEVELOPMENT"] or app.testing):
+        check_production_secret(app.config["SECRET_KEY"])
+    app.config.setdefault("BOOKSHELF_VERSION", package_version())
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    app.wsgi_app = MethodOverrideMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    return app
+
+
+def package_version() -> str:
+    try:
+        return version("bookshelf")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def register_extensions(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from bookshelf import database
+    from bookshelf.i18n import LANGUAGES, select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(current_locale=get_locale, languages=LANGUAGES)
+    database.register_connection_setup(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from bookshelf.books import bp as books_bp
+    from bookshelf.errors import register_error_handlers
+    from bookshelf.i18n import bp as i18n_bp
+    from bookshelf.main import bp as main_bp
+    from bookshelf.search import bp as search_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(books_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(i18n_bp)
+    register_error_handlers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from bookshelf.cli import register_cli
+
+    register_cli(app)

@@ -1,0 +1,7 @@
+"""Books: the notes' CRUD route table."""
+
+from flask import Blueprint
+
+bp = Blueprint("books", __name__, url_prefix="/books")
+
+from bookshelf.books import routes  # noqa: E402, F401  (routes attach themselves to bp)

@@ -1,0 +1,136 @@
+"""Listing books with keyset (seek) pagination: a page costs the same at any depth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Select, func, select, text, tuple_
+
+from bookshelf.database import is_postgres
+from bookshelf.extensions import db
+from bookshelf.models import Book
+
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+# `?page=N` jumps use OFFSET, which is only cheap near the start; further on, follow the links.
+MAX_JUMP_PAGE = 50
+# Counting stops here; a larger catalogue shows an estimate instead of an exact COUNT(*).
+EXACT_COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class SortOrder:
+    label: str  # a lazy translation
+    key: Any  # the column sorted on; ties are broken by id
+    descending: bool = False
+
+    @property
+    def columns(self) -> list[Any]:
+        return [self.key] if self.key is Book.id else [self.key, Book.id]
+
+
+SORT_ORDERS: dict[str, SortOrder] = {
+    "newest": SortOrder(_l("Newest first"), Book.id, descending=True),
+    "oldest": SortOrder(_l("Oldest first"), Book.id),
+    "title": SortOrder(_l("Title"), Book.title),
+    "author": SortOrder(_l("Author"), Book.author),
+    "pages": SortOrder(_l("Pages"), Book.pages_num),
+}
+DEFAULT_SORT = "newest"
+
+
+@dataclass(frozen=True)
+class CatalogueSize:
+    count: int
+    exact: bool
+
+
+@dataclass(frozen=True)
+class BookPage:
+    books: list[Book]
+    number: int | None  # None when reached through "last" and the total is not exact
+    has_prev: bool
+    has_next: bool
+
+    @property
+    def first_id(self) -> int | None:
+        return self.books[0].id if self.books else None
+
+    @property
+    def last_id(self) -> int | None:
+        return self.books[-1].id if self.books else None
+
+
+class AnchorNotFound(LookupError):
+    """The book a cursor points at was deleted meanwhile."""
+
+
+def _ordered(query: Select[Any], sort: SortOrder, reverse: bool) -> Select[Any]:
+    descending = sort.descending != reverse
+    return query.order_by(*(col.desc() if descending else col.asc() for col in sort.columns))
+
+
+def _seek(sort: SortOrder, anchor: Book, forward: bool) -> ColumnElement[bool]:
+    values = [getattr(anchor, col.key) for col in sort.columns]
+    greater = sort.descending != forward
+    left = sort.columns[0] if len(values) == 1 else tuple_(*sort.columns)
+    right = values[0] if len(values) == 1 else tuple_(*values)
+    return left > right if greater else left < right
+
+
+def list_books(
+    sort_name: str,
+    per_page: int,
+    *,
+    page: int = 1,
+    after: int | None = None,
+    before: int | None = None,
+    last: bool = False,
+) -> BookPage:
+    """One page of books. `after`/`before` are the ids of the rows the page continues from."""
+    sort = SORT_ORDERS[sort_name]
+    anchor_id = after if after is not None else before
+    if anchor_id is not None:
+        anchor = db.session.get(Book, anchor_id)
+        if anchor is None:
+            raise AnchorNotFound(anchor_id)
+        forward = after is not None
+        query = _ordered(select(Book).where(_seek(sort, anchor, forward)), sort, not forward)
+        rows = list(db.session.scalars(query.limit(per_page + 1)))
+        more = len(rows) > per_page
+        rows = rows[:per_page]
+        if forward:
+            return BookPage(rows, page, has_prev=True, has_next=more)
+        rows.reverse()
+        return BookPage(rows, page if more else 1, has_prev=more, has_next=True)
+    if last:
+        query = _ordered(select(Book), sort, reverse=True).limit(per_page + 1)
+        rows = list(db.session.scalars(query))
+        more = len(rows) > per_page
+        rows = rows[:per_page]
+        rows.reverse()
+        return BookPage(rows, None if more else 1, has_prev=more, has_next=False)
+    offset = (page - 1) * per_page
+    query = _ordered(select(Book), sort, reverse=False).offset(offset).limit(per_page + 1)
+    rows = list(db.session.scalars(query))
+    return BookPage(rows[:per_page], page, has_prev=page > 1, has_next=len(rows) > per_page)
+
+
+def catalogue_size() -> CatalogueSize:
+    """Exact up to EXACT_COUNT_CAP; above that PostgreSQL's planner estimate, else a floor."""
+    capped = select(Book.id).limit(EXACT_COUNT_CAP + 1).subquery()
+    count = db.session.scalar(select(func.count()).select_from(capped)) or 0
+    if count <= EXACT_COUNT_CAP:
+        return CatalogueSize(count, exact=True)
+    if is_postgres():
+        estimate = db.session.scalar(
+            text("SELECT reltuples::bigint FROM pg_class WHERE oid = 'books'::regclass")
+        )
+        return CatalogueSize(max(int(estimate or 0), EXACT_COUNT_CAP), exact=False)
+    return CatalogueSize(EXACT_COUNT_CAP, exact=False)
+
+
+def latest_books(limit: int = 5) -> list[Book]:
+    return list(db.session.scalars(select(Book).order_by(Book.id.desc()).limit(limit)))

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from bookshelf.books import bp
+from bookshelf.books.forms import BookForm
+from bookshelf.books.queries import (
+    DEFAULT_PER_PAGE,
+    DEFAULT_SORT,
+    MAX_JUMP_PAGE,
+    MAX_PER_PAGE,
+    SORT_ORDERS,
+    AnchorNotFound,
+    catalogue_size,
+    list_books,
+)
+from bookshelf.extensions import db
+from bookshelf.models import Book
+
+UNPROCESSABLE = 422
+
+
+def get_book(book_id: int) -> Book:
+    book = db.session.get(Book, book_id)
+    if book is None:
+        abort(404, description=_("There is no book with id %(id)d.", id=book_id))
+    return book
+
+
+def clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
+@bp.get("")
+def index() -> str | Response:
+    sort = request.args.get("sort", DEFAULT_SORT)
+    if sort not in SORT_ORDERS:
+        sort = DEFAULT_SORT
+    per_page = clamp(request.args.get("per_page", DEFAULT_PER_PAGE, type=int), 1, MAX_PER_PAGE)
+    page = max(request.args.get("page", 1, type=int), 1)
+    after = request.args.get("after", type=int)
+    before = request.args.get("before", type=int)
+    last = request.args.get("last", type=int) == 1
+    if after is None and before is None and not last and page > MAX_JUMP_PAGE:
+        abort(
+            404,
+            description=_("Pages past %(num)d are reached with Next and Last.", num=MAX_JUMP_PAGE),
+        )
+    try:
+        books_page = list_books(sort, per_page, page=page, after=after, before=before, last=last)
+    except AnchorNotFound:
+        flash(_("The list changed while you were reading it; here is its first page."), "warning")
+        return redirect(url_for("books.index", sort=sort, per_page=per_page))
+    if not books_page.books and page > 1:
+        abort(404, description=_("That page is past the end of the list."))
+    return render_template(
+        "books/index.html",
+        books_page=books_page,
+        size=catalogue_size(),
+        sort=sort,
+        sort_orders=SORT_ORDERS,
+        per_page=per_page,
+    )
+
+
+@bp.get("/new")
+def new() -> str:
+    return render_template("books/new.html", form=BookForm())
+
+
+@bp.post("")
+def create() -> tuple[str, int] | Response:
+    form = BookForm()
+    if not form.validate():
+        flash(_("The book was not saved: please correct the fields marked below."), "error")
+        return render_template("books/new.html", form=form), UNPROCESSABLE
+    book = Book()
+    form.apply_to(book)
+    db.session.add(book)
+    db.session.commit()
+    flash(_("“%(title)s” was added.", title=book.title), "success")
+    return redirect(url_for("books.show", book_id=book.id), code=302)
+
+
+@bp.get("/<int:book_id>")
+def show(book_id: int) -> str:
+    return render_template("books/show.html", book=get_book(book_id))
+
+
+@bp.get("/<int:book_id>/edit")
+def edit(book_id: int) -> str:
+    book = get_book(book_id)
+    return render_template("books/edit.html", book=book, form=BookForm(obj=book))
+
+
+@bp.route("/<int:book_id>", methods=["PATCH", "PUT"])
+def update(book_id: int) -> tuple[str, int] | Response:
+    book = get_book(book_id)
+    form = BookForm(formdata=submitted_fields(book))
+    if not form.validate():
+        flash(_("The changes were not saved: please correct the fields marked below."), "error")
+        return render_template("books/edit.html", book=book, form=form), UNPROCESSABLE
+    form.apply_to(book)
+    db.session.commit()
+    flash(_("“%(title)s” was updated.", title=book.title), "success")
+    # 303: the browser follows with GET whatever method it sent.
+    return redirect(url_for("books.show", book_id=book.id), code=303)
+
+
+@bp.delete("/<int:book_id>")
+def delete(book_id: int) -> Response:
+    book = get_book(book_id)
+    db.session.delete(book)
+    db.session.commit()
+    flash(_("“%(title)s” was deleted.", title=book.title), "success")
+    return redirect(url_for("books.index"), code=303)
+
+
+def submitted_fields(book: Book) -> MultiDict[str, str]:
+    """PUT replaces every field; PATCH changes only the fields it sends."""
+    if request.method == "PUT":
+        return request.form
+    fields = MultiDict(
+        {
+            "title": book.title,
+            "author": book.author,
+            "pages_num": str(book.pages_num),
+            "review": book.review or "",
+        }
+    )
+    for key in request.form:
+        fields.setlist(key, request.form.getlist(key))
+    return fields

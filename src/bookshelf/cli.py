@@ -1,0 +1,132 @@
+"""`flask init-db`, `flask seed-classics` and `flask seed`: schema and data from the shell."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+
+import click
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import insert, inspect, select
+
+from bookshelf.database import is_postgres
+from bookshelf.extensions import db
+from bookshelf.models import Book
+
+CLASSICS = [
+    {
+        "title": "A Tale of Two Cities",
+        "author": "Charles Dickens",
+        "pages_num": 489,
+        "review": "A great classic!",
+    },
+    {
+        "title": "Anna Karenina",
+        "author": "Leo Tolstoy",
+        "pages_num": 864,
+        "review": "Another great classic!",
+    },
+]
+
+# Latin and Cyrillic words, so that synthetic catalogues exercise search in both scripts.
+WORDS = (
+    "river night garden winter letter house silent city storm journey shadow light "
+    "memory ocean secret mountain road summer stone island "
+    "война мир сад зима письмо дом тихий город буря путь тень свет память море тайна гора"
+).split()
+FIRST_NAMES = "Anna Leo Maria Ivan Olga Peter Jane Mark Elena Fyodor Clara Hugo".split()
+LAST_NAMES = "Dickens Tolstoy Austen Chekhov Brontë Gogol Eliot Turgenev Woolf Pushkin".split()
+
+
+def books_table_has_rows() -> bool:
+    # Its own short connection: a lock held by the session would block DROP TABLE later.
+    with db.engine.connect() as connection:
+        if not inspect(connection).has_table("books"):
+            return False
+        return connection.scalar(select(Book.id).limit(1)) is not None
+
+
+def insert_classics() -> None:
+    db.session.execute(insert(Book), CLASSICS)
+    db.session.commit()
+
+
+def synthetic_books(count: int, seed: int) -> Iterator[tuple[str, str, int, str]]:
+    rng = random.Random(seed)  # noqa: S311  (reproducible sample data, not secrets)
+    for number in range(1, count + 1):
+        title = " ".join(rng.choices(WORDS, k=rng.randint(2, 4))).capitalize()
+        author = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        review = " ".join(rng.choices(WORDS, k=rng.randint(5, 15)))
+        yield f"{title} {number}", author, rng.randint(40, 1500), review
+
+
+def batches(rows: Iterator[tuple[str, str, int, str]], size: int) -> Iterator[list]:
+    batch: list = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def copy_into_postgres(batch: list[tuple[str, str, int, str]]) -> None:
+    connection = db.session.connection().connection.driver_connection
+    with (
+        connection.cursor() as cursor,
+        cursor.copy("COPY books (title, author, pages_num, review) FROM STDIN") as copy,
+    ):
+        for row in batch:
+            copy.write_row(row)
+
+
+def insert_into_sqlite(batch: list[tuple[str, str, int, str]]) -> None:
+    keys = ("title", "author", "pages_num", "review")
+    db.session.execute(insert(Book), [dict(zip(keys, row, strict=True)) for row in batch])
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("init-db")
+    @click.option("--yes", is_flag=True, help="Destroy the existing books without asking.")
+    def init_db(yes: bool) -> None:
+        """Recreate the schema and seed the two classics from the notes."""
+        if books_table_has_rows() and not yes:
+            raise click.ClickException(
+                "The database already holds books; init-db would delete them all. "
+                "Run again with --yes to do that."
+            )
+        downgrade(revision="base")
+        upgrade()
+        insert_classics()
+        click.echo("Initialised the database with 2 books.")
+
+    @app.cli.command("seed-classics")
+    def seed_classics() -> None:
+        """Add the two classics if the catalogue is empty (what `make run` does)."""
+        if books_table_has_rows():
+            click.echo("The catalogue already has books; nothing to seed.")
+            return
+        insert_classics()
+        click.echo("Seeded 2 classics.")
+
+    @app.cli.command("seed")
+    @click.option("--count", default=1000, show_default=True, type=click.IntRange(1, 50_000_000))
+    @click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1))
+    @click.option("--seed", "random_seed", default=1, show_default=True, help="Random seed.")
+    def seed(count: int, batch_size: int, random_seed: int) -> None:
+        """Insert COUNT synthetic books, in batches (COPY on PostgreSQL)."""
+        write_batch = copy_into_postgres if is_postgres() else insert_into_sqlite
+        started = time.perf_counter()
+        with click.progressbar(length=count, label="Seeding books") as bar:
+            for batch in batches(synthetic_books(count, random_seed), batch_size):
+                write_batch(batch)
+                db.session.commit()
+                bar.update(len(batch))
+        if is_postgres():
+            db.session.execute(db.text("ANALYZE books"))
+            db.session.commit()
+        elapsed = time.perf_counter() - started
+        click.echo(f"Inserted {count} books in {elapsed:.1f} s ({count / elapsed:,.0f} rows/s).")

@@ -1,0 +1,65 @@
+"""Error pages that keep the site layout, and rollback after database errors."""
+
+from __future__ import annotations
+
+from flask import Flask, make_response, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
+
+from bookshelf.extensions import db
+
+TITLES = {
+    400: _l("Bad request"),
+    403: _l("Forbidden"),
+    404: _l("Not found"),
+    405: _l("Method not allowed"),
+    413: _l("Too large"),
+    422: _l("Cannot process this"),
+    429: _l("Too many requests"),
+    500: _l("Something went wrong"),
+    503: _l("Temporarily unavailable"),
+}
+
+
+def render_error(status: int, message: str) -> tuple[str, int]:
+    title = TITLES.get(status, _l("Error"))
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def handle_http_exception(error: HTTPException) -> Response | HTTPException:
+    if error.code is None or error.code < 400:
+        return error
+    response = make_response(render_error(error.code, error.description or ""))
+    # Keep the headers the error carries, such as Allow on 405 and Retry-After on 429.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def handle_csrf_error(error: CSRFError) -> tuple[str, int]:
+    return render_error(
+        400,
+        _("This form has expired or did not come from this site. Reload the page and try again."),
+    )
+
+
+def handle_database_unavailable(error: OperationalError) -> tuple[str, int]:
+    db.session.rollback()
+    return render_error(503, _("The database is not answering right now. Try again in a moment."))
+
+
+def handle_server_error(error: InternalServerError) -> tuple[str, int]:
+    db.session.rollback()
+    return render_error(500, _("An unexpected error happened; it has been logged."))
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(InternalServerError, handle_server_error)

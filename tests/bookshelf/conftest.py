@@ -1,0 +1,62 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL, each with a fresh schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from bookshelf import create_app
+from bookshelf.extensions import db
+from bookshelf_helpers import app_config
+from support import postgres_available, require, temporary_postgres_database
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One database per test run, migrated once; tests truncate it instead of recreating."""
+    require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
+    with temporary_postgres_database("bookshelf_test") as url:
+        app = create_app(app_config(url.replace("postgresql://", "postgresql+psycopg://")))
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    url = request.getfixturevalue("postgres_url")
+    return url.replace("postgresql://", "postgresql+psycopg://")
+
+
+@pytest.fixture
+def app(database_uri: str) -> Iterator[Flask]:
+    app = create_app(app_config(database_uri))
+    with app.app_context():
+        if database_uri.startswith("sqlite"):
+            upgrade()
+        else:
+            truncate_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def truncate_all() -> None:
+    tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

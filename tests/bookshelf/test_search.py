@@ -1,0 +1,96 @@
+"""Full-text search: FTS5 on SQLite, tsvector + GIN on PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bookshelf_helpers import add_books, make_rows
+
+TITLE = re.compile(r'class="book-title" href="/books/\d+">([^<]+)</a>')
+
+CATALOGUE = [
+    {"title": "Anna Karenina", "author": "Leo Tolstoy", "pages_num": 864, "review": "Trains."},
+    {"title": "War and Peace", "author": "Leo Tolstoy", "pages_num": 1225, "review": None},
+    {"title": "Война и мир", "author": "Лев Толстой", "pages_num": 1300, "review": "Эпопея"},
+    {"title": "Мастер и Маргарита", "author": "Михаил Булгаков", "pages_num": 480, "review": None},
+    {"title": "Diary", "author": "Someone", "pages_num": 100, "review": "Like Anna Karenina."},
+]
+
+
+def search(client: FlaskClient, term: str) -> list[str]:
+    response = client.get("/search", query_string={"term": term})
+    assert response.status_code == 200
+    return TITLE.findall(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def catalogue(app: Flask) -> None:
+    add_books(app, CATALOGUE)
+
+
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        ("karenina", {"Anna Karenina", "Diary"}),
+        ("KARENINA", {"Anna Karenina", "Diary"}),
+        ("tolst", {"Anna Karenina", "War and Peace"}),  # prefix of an author
+        ("война", {"Война и мир"}),
+        ("ВОЙН", {"Война и мир"}),  # Cyrillic, case-insensitive prefix
+        ("маргарит булгаков", {"Мастер и Маргарита"}),  # every word must match
+        ("эпопея", {"Война и мир"}),  # review is searched too
+        ("nonexistentword", set()),
+    ],
+)
+def test_matches(client: FlaskClient, term: str, expected: set[str]) -> None:
+    assert set(search(client, term)) == expected
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_title_match_ranks_above_review_match(client: FlaskClient) -> None:
+    assert search(client, "karenina") == ["Anna Karenina", "Diary"]
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_no_match_says_so(client: FlaskClient) -> None:
+    html = client.get("/search?term=zzzz").get_data(as_text=True)
+    assert "No books match “zzzz”." in html
+
+
+@pytest.mark.parametrize("query", ["", "?term=", "?term=%20%20"])
+def test_empty_term_shows_the_form_without_error(client: FlaskClient, query: str) -> None:
+    response = client.get(f"/search{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<input id="search-term" type="search" required name="term"' in html
+    assert "No books match" not in html
+
+
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize(
+    "term", ["'", '"', "*", "anna:*", "a & | ! (", "NEAR(anna)", "title:anna", "--", "' OR 1=1 --"]
+)
+def test_query_syntax_characters_are_harmless(client: FlaskClient, term: str) -> None:
+    response = client.get("/search", query_string={"term": term})
+    assert response.status_code == 200
+
+
+def test_results_are_paginated(app: Flask, client: FlaskClient) -> None:
+    add_books(app, make_rows(25, review="common"))
+    first = client.get("/search?term=common").get_data(as_text=True)
+    assert len(TITLE.findall(first)) == 20 and "25 matches" in first and 'rel="next"' in first
+    second = client.get("/search?term=common&page=2").get_data(as_text=True)
+    assert len(TITLE.findall(second)) == 5 and 'rel="next"' not in second
+    assert client.get("/search?term=common&page=51").status_code == 404
+
+
+def test_search_term_is_escaped_in_the_page(client: FlaskClient) -> None:
+    html = client.get("/search", query_string={"term": "<script>alert(1)</script>"}).get_data(
+        as_text=True
+    )
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -1,0 +1,49 @@
+"""Helpers for the bookshelf tests: real CSRF tokens, rows, flashed messages."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import insert
+
+from bookshelf.extensions import db
+from bookshelf.models import Book
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def app_config(database_uri: str, **extra: object) -> dict[str, object]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        **extra,
+    }
+
+
+def csrf_token(client: FlaskClient, path: str = "/books/new") -> str:
+    """The real token, read from a rendered form, as a browser would get it."""
+    match = CSRF_INPUT.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def add_books(app: Flask, rows: list[dict[str, object]]) -> list[int]:
+    with app.app_context():
+        ids = db.session.scalars(insert(Book).returning(Book.id), rows).all()
+        db.session.commit()
+        return list(ids)
+
+
+def make_rows(count: int, **overrides: object) -> list[dict[str, object]]:
+    return [
+        {"title": f"Book {n:03d}", "author": f"Author {n % 7}", "pages_num": 100 + n, **overrides}
+        for n in range(1, count + 1)
+    ]
+
+
+def flashes(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'class="flash flash-(\w+)"[^>]*>\s*<span>([^<]*)</span>', html)
