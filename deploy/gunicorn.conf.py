@@ -1,0 +1,61 @@
+"""gunicorn settings for a WSGI app deployed by deployhook (bookshelf by default).
+
+Run from systemd (deploy/bookshelf.service) as
+    /srv/bookshelf/current/.venv/bin/python -m gunicorn \
+        -c /srv/bookshelf/current/deploy/gunicorn.conf.py 'bookshelf:create_app()'
+
+deployhook reloads with USR2 (re-exec a new master on the same socket), waits until the new
+master's workers report the new commit on the health URL, then TERMs the old master. For that
+re-exec to load the *new* release, everything that could pin the old one is resolved through
+the ``current`` symlink again in the new process: the working directory (``chdir``), the
+interpreter and its venv (``on_starting`` below), and this file (pass it via ``current/``).
+A plain HUP would keep the master's interpreter, venv and cwd (gunicorn issue 394) and, with
+broken code, could leave no healthy workers at all.
+
+Every value can be overridden with an environment variable, so one file serves any app.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from typing import Any
+
+APP_ROOT = os.environ.get("APP_ROOT", "/srv/bookshelf")
+CURRENT = os.path.join(APP_ROOT, "current")
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+pidfile = os.environ.get("GUNICORN_PIDFILE", "/run/bookshelf/gunicorn.pid")
+workers = int(os.environ.get("GUNICORN_WORKERS", str(min(multiprocessing.cpu_count() * 2 + 1, 8))))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# How long old workers may finish in-flight requests after deployhook TERMs the old master.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+# chdir is applied again by the re-exec'd master, so it lands in the new release.
+chdir = CURRENT
+# The app must be imported by the new master's workers, not inherited from the old master.
+preload_app = False
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
+errorlog = "-"
+# Trust X-Forwarded-* only from nginx on the same host.
+forwarded_allow_ips = "127.0.0.1"
+
+
+def on_starting(server: Any) -> None:
+    """Make a later USR2 re-exec go through ``current`` (new venv, new code, new cwd)."""
+    server.START_CTX["cwd"] = CURRENT
+    venv_python = os.path.join(CURRENT, ".venv", "bin", "python")
+    if os.path.exists(venv_python):
+        # `python -m gunicorn` instead of the console script: the script's shebang names
+        # the venv of the release it was installed in, i.e. the old one.
+        server.START_CTX[0] = venv_python
+        server.START_CTX["args"] = [venv_python, "-m", "gunicorn", *sys.argv[1:]]
+
+
+def when_ready(server: Any) -> None:
+    """After a USR2 re-exec, tell systemd (NotifyAccess=all) that this master is the service."""
+    if server.master_pid:
+        from gunicorn import systemd
+
+        systemd.sd_notify(f"MAINPID={os.getpid()}", server.log)

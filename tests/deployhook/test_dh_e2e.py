@@ -1,0 +1,406 @@
+"""Issue 6 end to end: real git, real gunicorn (the shipped deploy/gunicorn.conf.py), real
+`deployhook serve` and CLI, loopback only. Tests share one deployment and run in file order,
+each starting from whatever is live, so each can also run alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dh_helpers import REPO, SECRET, TOKEN, free_port, github_request, kill_group, push_payload
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SITE = next(p for p in sys.path if p.endswith("site-packages") and str(BIN.parent) in p)
+
+APP_PY = """\
+import json, pathlib, sys
+HERE = pathlib.Path(__file__).resolve().parent
+REVISION = (HERE / "REVISION").read_text().strip()
+HEALTHY = not (HERE / "UNHEALTHY").exists()
+
+def app(environ, start_response):
+    if environ.get("PATH_INFO") == "/healthz":
+        status = "200 OK" if HEALTHY else "503 Service Unavailable"
+        data = {"commit": REVISION if HEALTHY else None, "prefix": sys.prefix}
+    else:
+        status, data = "200 OK", {"commit": REVISION, "hello": "world"}
+    body = json.dumps(data).encode()
+    start_response(status, [("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body)))])
+    return [body]
+"""
+CHECK_PY = """\
+import pathlib, sys
+verdict = (pathlib.Path(__file__).parent / "TESTS_PASS").read_text().strip()
+print("running the test suite:", verdict)
+sys.exit(0 if verdict == "yes" else 1)
+"""
+# The per-release venv borrows gunicorn from the test venv through a .pth file.
+LINK_DEPS_PY = """\
+import os, pathlib, sysconfig
+site = pathlib.Path(sysconfig.get_paths()["purelib"])
+(site / "deps.pth").write_text(os.environ["DEPS_SITE"] + "\\n")
+print("linked", os.environ["DEPS_SITE"], "into", site)
+"""
+MIGRATE_PY = """\
+import os, pathlib
+log = pathlib.Path(os.environ["DEPLOYHOOK_SHARED_DIR"]) / "migrations.log"
+with log.open("a") as fh:
+    fh.write(os.environ["DEPLOYHOOK_SHA"] + "\\n")
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.com",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.com",
+    )
+    out = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip()
+
+
+@dataclass
+class Env:
+    """Everything a test needs to push commits and watch the deployment."""
+
+    tmp: Path
+    origin: Path
+    deploy_to: Path
+    config: Path
+    app_port: int
+    hook_port: int
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commits: int = 0
+
+    @property
+    def app_url(self) -> str:
+        return f"http://127.0.0.1:{self.app_port}"
+
+    def commit(self, tests_pass: bool = True, healthy: bool = True) -> str:
+        """Commit a new version of the toy app in the origin repository."""
+        self.commits += 1
+        (self.origin / "TESTS_PASS").write_text("yes\n" if tests_pass else "no\n")
+        unhealthy = self.origin / "UNHEALTHY"
+        if healthy:
+            unhealthy.unlink(missing_ok=True)
+        else:
+            unhealthy.write_text("the app boots but reports itself broken\n")
+        (self.origin / "VERSION").write_text(f"{self.commits}\n")
+        git(self.origin, "add", "-A")
+        git(self.origin, "commit", "-q", "-m", f"version {self.commits}")
+        return git(self.origin, "rev-parse", "HEAD")
+
+    def push(self, sha: str) -> int:
+        """Send the signed GitHub push webhook; return the deploy id."""
+        body, headers = github_request(push_payload(sha))
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.hook_port}/webhook", data=body, headers=headers
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
+            assert resp.status == 202
+            return json.loads(resp.read())["deploy_id"]
+
+    def deploy_record(self, deploy_id: int) -> dict[str, Any]:
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.hook_port}/api/deploys/{deploy_id}",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
+            return json.loads(resp.read())
+
+    def wait(self, deploy_id: int, timeout: float = 90) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            record = self.deploy_record(deploy_id)
+            if record["status"] not in ("queued", "running"):
+                return record
+            time.sleep(0.1)
+        raise AssertionError(f"deploy {deploy_id} still {record['status']}: {record}")
+
+    def health(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.app_url}/healthz", timeout=5) as resp:  # noqa: S310
+            return json.loads(resp.read())
+
+    def served_commit(self, samples: int = 10) -> str:
+        """The commit every one of several requests reports (asserts they agree)."""
+        seen = {self.health()["commit"] for _ in range(samples)}
+        assert len(seen) == 1, seen
+        return seen.pop()
+
+    def live_release(self) -> str:
+        return Path(os.readlink(self.deploy_to / "current")).name
+
+    def releases(self) -> list[str]:
+        return sorted(p.name for p in (self.deploy_to / "releases").iterdir())
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "deployhook"), *args, "--config", str(self.config)],
+            env=self.environ(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def environ(self) -> dict[str, str]:
+        return dict(os.environ, DEPLOYHOOK_SECRET=SECRET, DEPLOYHOOK_OPERATOR_TOKEN=TOKEN)
+
+
+def _wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 - loopback
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"{url} did not come up"
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    origin = tmp / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "main")
+    for name, text in {
+        "app.py": APP_PY,
+        "check.py": CHECK_PY,
+        "link_deps.py": LINK_DEPS_PY,
+        "migrate.py": MIGRATE_PY,
+    }.items():
+        (origin / name).write_text(text)
+    deploy_to = tmp / "srv"
+    e = Env(tmp, origin, deploy_to, tmp / "deployhook.toml", free_port(), free_port())
+    e.config.write_text(
+        f"""
+[server]
+port = {e.hook_port}
+debounce_seconds = 0.5
+rate_limit = "1000/minute"
+[app]
+name = "toy"
+repository = "{REPO}"
+git_url = "{origin}"
+branch = "main"
+deploy_to = "{deploy_to}"
+keep_releases = 3
+[commands]
+install = [["{sys.executable}", "-m", "venv", "--without-pip", ".venv"],
+           [".venv/bin/python", "link_deps.py"]]
+test = [["python3", "check.py"]]
+migrate = [["python3", "migrate.py"]]
+env = {{ DEPS_SITE = "{SITE}" }}
+[timeouts]
+test = 30
+reload = 30
+health = 6
+[reload]
+method = "gunicorn-usr2"
+pidfile = "{tmp / "gunicorn.pid"}"
+[health]
+url = "http://127.0.0.1:{e.app_port}/healthz"
+interval = 0.1
+confirmations = 3
+"""
+    )
+    try:
+        # First release, before any app server exists: the documented bootstrap.
+        first = e.commit()
+        boot = e.cli("deploy", "--no-reload")
+        assert boot.returncode == 0, boot.stdout + boot.stderr
+        assert (deploy_to / "current" / "REVISION").read_text().strip() == first
+        # The app server, started the way deploy/bookshelf.service starts it.
+        current = deploy_to / "current"
+        gunicorn_env = dict(
+            os.environ,
+            APP_ROOT=str(deploy_to),
+            GUNICORN_BIND=f"127.0.0.1:{e.app_port}",
+            GUNICORN_PIDFILE=str(tmp / "gunicorn.pid"),
+            GUNICORN_WORKERS="2",
+            GUNICORN_GRACEFUL_TIMEOUT="10",
+            GUNICORN_ACCESSLOG="",
+        )
+        e.procs["gunicorn"] = subprocess.Popen(
+            [
+                str(current / ".venv" / "bin" / "python"),
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "deploy" / "gunicorn.conf.py"),
+                "app:app",
+            ],
+            cwd=current,
+            env=gunicorn_env,
+            stdout=(tmp / "gunicorn.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _wait_http(f"{e.app_url}/healthz")
+        assert e.served_commit() == first
+        e.procs["deployhook"] = subprocess.Popen(
+            [str(BIN / "deployhook"), "serve", "--config", str(e.config)],
+            env=e.environ(),
+            stdout=(tmp / "deployhook.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _wait_http(f"http://127.0.0.1:{e.hook_port}/healthz")
+        yield e
+    finally:
+        for proc in e.procs.values():
+            kill_group(proc)
+
+
+class LoadLoop:
+    """Hammers the app from a few threads; bounded in count and time, stops by itself."""
+
+    def __init__(self, url: str, threads: int = 3, max_requests: int = 30000, max_s: float = 120):
+        self.url = url
+        self.max_requests = max_requests
+        self.deadline = time.monotonic() + max_s
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.ok: Counter[str] = Counter()
+        self.failures: list[str] = []
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    @property
+    def total(self) -> int:
+        return sum(self.ok.values()) + len(self.failures)
+
+    def _run(self) -> None:
+        while not self.stop.is_set() and self.total < self.max_requests:
+            if time.monotonic() > self.deadline:
+                break
+            try:
+                with urllib.request.urlopen(self.url, timeout=10) as resp:  # noqa: S310
+                    commit = json.loads(resp.read())["commit"]
+                with self.lock:
+                    self.ok[commit] += 1
+            except Exception as exc:  # every kind of failure counts
+                with self.lock:
+                    self.failures.append(f"{type(exc).__name__}: {exc}")
+
+    def __enter__(self) -> LoadLoop:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(15)
+
+
+def test_good_push_zero_downtime(env: Env) -> None:
+    old = env.served_commit()
+    new = env.commit()
+    with LoadLoop(f"{env.app_url}/") as load:
+        time.sleep(0.5)  # traffic on the old release first
+        started = time.monotonic()
+        deploy_id = env.push(new)
+        record = env.wait(deploy_id)
+        deploy_s = time.monotonic() - started
+        time.sleep(0.5)  # and on the new one afterwards
+    print(
+        f"\nzero-downtime deploy: {load.total} requests, {len(load.failures)} failed, "
+        f"deploy took {deploy_s:.2f}s, per commit {dict(load.ok)}"
+    )
+    assert record["status"] == "succeeded", json.dumps(record, indent=1)
+    assert load.failures == []
+    assert load.total >= 300
+    assert load.ok[old] > 0 and load.ok[new] > 0  # the loop really spanned the switch
+    assert env.served_commit() == new
+    assert env.live_release() == record["release"] and record["release"].endswith(new[:7])
+    # The new master runs from the new release's own venv (USR2 re-exec through current/).
+    prefix = Path(env.health()["prefix"]).resolve()
+    assert prefix.parent.name == record["release"], prefix
+    names = [s["name"] for s in record["steps"]]
+    for expected in ("fetch", "checkout", "install 1/2", "install 2/2", "test", "migrate"):
+        assert expected in names
+    assert all(s["exit_code"] == 0 for s in record["steps"]), record["steps"]
+    assert all(s["duration"] is not None for s in record["steps"])
+    assert new in (env.deploy_to / "shared" / "migrations.log").read_text()
+    assert (env.deploy_to / "current" / "REVISION").read_text().strip() == new
+
+
+def test_failing_tests_keep_old_release(env: Env) -> None:
+    old, live = env.served_commit(), env.live_release()
+    bad = env.commit(tests_pass=False)
+    record = env.wait(env.push(bad))
+    assert record["status"] == "failed" and "live app untouched" in record["reason"]
+    assert env.served_commit() == old and env.live_release() == live
+    assert not (env.deploy_to / "releases" / record["release"]).exists()
+    test_step = next(s for s in record["steps"] if s["name"] == "test")
+    assert test_step["exit_code"] == 1 and "running the test suite: no" in test_step["output"]
+    assert "switch current" not in [s["name"] for s in record["steps"]]
+
+
+def test_unhealthy_release_is_rolled_back(env: Env) -> None:
+    old, live = env.served_commit(), env.live_release()
+    broken = env.commit(healthy=False)
+    record = env.wait(env.push(broken))
+    assert record["status"] == "rolled_back", json.dumps(record, indent=1)
+    assert env.served_commit() == old and env.live_release() == live
+    assert not (env.deploy_to / "releases" / record["release"]).exists()
+    names = [s["name"] for s in record["steps"]]
+    assert "rollback: switch current back" in names
+    reload_step = next(s for s in record["steps"] if s["name"].startswith("reload"))
+    assert reload_step["exit_code"] == 1 and "NOT healthy" in reload_step["output"]
+
+
+def test_two_quick_pushes_only_newest_deployed(env: Env) -> None:
+    first = env.commit()
+    second = env.commit()
+    a = env.push(first)
+    b = env.push(second)
+    ra, rb = env.wait(a), env.wait(b)
+    assert (ra["status"], rb["status"]) == ("superseded", "succeeded")
+    assert ra["steps"] == [] and ra["started_at"] is None
+    assert env.served_commit() == second
+    assert not any(name.endswith(first[:7]) for name in env.releases())
+
+
+def test_cli_rollback_returns_to_previous(env: Env) -> None:
+    if len(env.releases()) < 2:
+        env.wait(env.push(env.commit()))
+    live = env.live_release()
+    previous = [n for n in env.releases() if n < live][-1]
+    expected = (env.deploy_to / "releases" / previous / "REVISION").read_text().strip()
+    with LoadLoop(f"{env.app_url}/") as load:
+        out = env.cli("rollback")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "succeeded" in out.stdout
+    assert env.live_release() == previous and env.served_commit() == expected
+    assert load.failures == []
+    history = json.loads(env.cli("history", "--json").stdout)
+    assert history[0]["trigger"] == "rollback" and history[0]["status"] == "succeeded"
+
+
+def test_old_releases_are_pruned(env: Env) -> None:
+    # keep_releases = 3; the live and the previous release always survive.
+    assert len(env.releases()) <= 3
+    assert env.live_release() in env.releases()
