@@ -23,6 +23,11 @@ $(VENV)/.installed-dev: requirements/dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed-main
 
+$(VENV)/.installed-bench: requirements/bench.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/bench.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@ $(VENV)/.installed-main $(VENV)/.installed-dev
+
 install: $(VENV)/.installed-main
 install-dev: $(VENV)/.installed-dev
 
@@ -51,7 +56,12 @@ lock:
 	.lockenv/bin/pip freeze --exclude bookshelf > requirements/main.txt
 	.lockenv/bin/pip install --quiet '.[dev]'
 	.lockenv/bin/pip freeze --exclude bookshelf > requirements/dev.txt
+	.lockenv/bin/pip install --quiet '.[dev,bench]'
+	.lockenv/bin/pip freeze --exclude bookshelf > requirements/bench.txt
 	rm -rf .lockenv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+bench: $(VENV)/.installed-bench
+	@echo "bench: harness not written yet" && exit 1
