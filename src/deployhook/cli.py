@@ -1,4 +1,4 @@
-"""Command line: serve, worker, deploy, rollback, status, history, check-config."""
+"""Command line: serve, worker, deploy, rollback, cancel, status, history, check-config."""
 
 from __future__ import annotations
 
@@ -192,6 +192,19 @@ def rollback(config_path: str | None, release: str | None, no_wait: bool, timeou
     click.echo(f"queued rollback #{queued.id}")
     if not no_wait:
         _report(_wait(cfg, store, queued, timeout))
+
+
+@main.command()
+@config_option
+@click.argument("deploy_id", type=int)
+def cancel(config_path: str | None, deploy_id: int) -> None:
+    """Cancel a deploy that is still queued (a running one is never interrupted halfway)."""
+    cfg = _load(config_path)
+    if Store(cfg.database_url, cfg.app_name).cancel(deploy_id):
+        click.echo(f"deploy #{deploy_id} cancelled")
+    else:
+        click.echo(f"deploy #{deploy_id} is not queued; nothing cancelled", err=True)
+        sys.exit(1)
 
 
 @main.command()

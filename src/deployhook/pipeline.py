@@ -165,6 +165,9 @@ class ReleasePipeline:
         fields: dict[str, object] = {"commit_sha": sha, "release": release.name}
         previous = self.live_release()
         fields["previous_release"] = previous
+        # Recorded now, not only at the end: if deployhook dies mid-deploy, recovery on the
+        # next start knows which release directory to clean up and where to switch back.
+        steps.store.update_deploy(deploy.id, **fields)
 
         if not self._git(
             steps,
@@ -281,6 +284,26 @@ class ReleasePipeline:
             else:
                 self._check_health(steps, live_sha, label="revert: health")
         return Outcome("failed", f"{target} failed its health check; stayed on {live}", fields)
+
+    def recover(self, deploy: Deploy) -> str:
+        """After a crash: undo what a half-finished deploy left behind; say what was done."""
+        notes = []
+        release = deploy.release
+        if not release or not RELEASE_RE.match(release):
+            return ""
+        live = self.live_release()
+        previous = deploy.previous_release
+        if live == release and previous and (self.releases / previous).is_dir():
+            switch_symlink(self.current, self.releases / previous)
+            notes.append(
+                f"current switched back to {previous}; if the app server was already reloaded, "
+                "run `deployhook rollback` or redeploy"
+            )
+            live = previous
+        if live != release and (self.releases / release).exists():
+            shutil.rmtree(self.releases / release, ignore_errors=True)
+            notes.append(f"removed unfinished release {release}")
+        return "; ".join(notes)
 
     # -- steps -----------------------------------------------------------------------------
     def _switch(self, release: Path) -> str:

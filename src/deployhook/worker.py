@@ -113,6 +113,15 @@ class Worker:
         """Recover from a previous crash, then start the loop in a daemon thread."""
         for deploy_id in self.store.recover():
             log.warning("deploy #%s was running when deployhook stopped: marked failed", deploy_id)
+            recover = getattr(self.pipeline, "recover", None)
+            deploy = self.store.get(deploy_id)
+            if recover is not None and deploy is not None:
+                try:
+                    note = recover(deploy)
+                except OSError as exc:
+                    note = f"cleanup failed: {exc}"
+                if note:
+                    self.store.update_deploy(deploy_id, reason=f"{deploy.reason}; {note}")
         self._thread = threading.Thread(target=self.loop, name="deployhook-worker", daemon=True)
         self._thread.start()
         return self._thread
