@@ -1,0 +1,198 @@
+"""Issue 9 (deployhook part): bounded Hypothesis fuzz of POST /webhook. Never a 500, never a
+deploy for anything but an exact push to the configured branch, nothing reaches a process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dh_helpers import BRANCH, REPO, SECRET, TOKEN, base_config, push_payload, sign256
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deployhook.config import config_from_dict
+from deployhook.events import SHA_RE
+from deployhook.store import Store
+from deployhook.web import create_app
+
+HOSTILE = [
+    "; rm -rf /",
+    "$(touch /tmp/pwned)",
+    "`id`",
+    "| cat /etc/passwd",
+    "&& reboot",
+    "../",
+    "../../etc/passwd",
+    "..",
+    "\n",
+    "\x00",
+    "--upload-pack=touch /tmp/x",
+    "-c core.sshCommand=id",
+    " ",
+    "%2e%2e%2f",
+    "main.lock",
+    "@{-1}",
+    "refs/heads/",
+    "ü",
+    "'\"",
+]
+text_or_hostile = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=60))
+hostile_ref = st.one_of(
+    st.builds(lambda s: f"refs/heads/{BRANCH}{s}", st.sampled_from(HOSTILE)),
+    st.builds(lambda s: f"refs/heads/{s}{BRANCH}", st.sampled_from(HOSTILE)),
+    st.builds(lambda s: f"refs/heads/{s}", text_or_hostile),
+    st.builds(lambda s: f"refs/tags/{s}", text_or_hostile),
+    text_or_hostile,
+    st.integers(),
+    st.none(),
+    st.lists(st.text(max_size=5), max_size=3),
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+class NoProcesses:
+    """Any attempt to start a process while the receiver handles a request fails the test."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError(f"the receiver tried to start a process: {args!r}")
+
+        monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+        monkeypatch.setattr("os.system", refuse)
+        monkeypatch.setattr("os.posix_spawn", refuse)
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = config_from_dict(
+            base_config(Path(tmp), server={"rate_limit": "100000/minute", "max_body_bytes": 65536}),
+            {"DEPLOYHOOK_SECRET": SECRET, "DEPLOYHOOK_OPERATOR_TOKEN": TOKEN},
+        )
+        store = Store(cfg.database_url, cfg.app_name)
+        app = create_app(cfg, store=store, worker=None)
+        c = app.test_client()
+        c.store = store
+        yield c
+        store.close()
+
+
+def _count(client: Any) -> int:
+    return len(client.store.latest(200))
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    headers=st.dictionaries(
+        st.sampled_from(
+            [
+                "X-Hub-Signature-256",
+                "X-Hub-Signature",
+                "X-Gitea-Signature",
+                "X-Gitlab-Token",
+                "X-GitHub-Event",
+                "X-GitHub-Delivery",
+                "Content-Type",
+                "X-Gogs-Signature",
+            ]
+        ),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80),
+        max_size=6,
+    ),
+    body=st.binary(max_size=2048),
+)
+def test_random_unsigned_requests(
+    client: Any, monkeypatch: pytest.MonkeyPatch, headers: dict[str, str], body: bytes
+) -> None:
+    NoProcesses(monkeypatch)
+    before = _count(client)
+    resp = client.post("/webhook", data=body, headers=headers)
+    assert resp.status_code in (403, 413), resp.status_code
+    assert _count(client) == before
+
+
+@settings(
+    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    ref=hostile_ref,
+    after=st.one_of(st.sampled_from(HOSTILE), st.text(max_size=45), st.integers(), st.none()),
+    repo=st.one_of(st.just(REPO), text_or_hostile),
+    event=st.one_of(st.just("push"), text_or_hostile),
+    extra=st.dictionaries(
+        st.sampled_from(["deleted", "pusher", "head_commit", "commits"]), json_values
+    ),
+    as_list=st.booleans(),
+)
+def test_signed_hostile_payloads_never_deploy(
+    client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    ref: Any,
+    after: Any,
+    repo: Any,
+    event: str,
+    extra: dict[str, Any],
+    as_list: bool,
+) -> None:
+    NoProcesses(monkeypatch)
+    payload: Any = push_payload(repo=repo)
+    payload.update(extra, ref=ref, after=after)
+    if as_list:
+        payload = [payload]
+    body = json.dumps(payload).encode()
+    headers = {
+        "X-GitHub-Event": event,
+        "X-Hub-Signature-256": sign256(body),
+        "Content-Type": "application/json",
+    }
+    before = _count(client)
+    resp = client.post("/webhook", data=body, headers=headers)
+    assert resp.status_code in (200, 202), (resp.status_code, resp.data[:200])
+    deployable = (
+        not as_list
+        and event == "push"
+        and repo == REPO
+        and ref == f"refs/heads/{BRANCH}"
+        and isinstance(after, str)
+        and bool(SHA_RE.match(after))
+        and after != "0" * 40
+        and extra.get("deleted") is not True
+    )
+    assert (_count(client) == before + 1) is deployable
+    assert (resp.json["status"] == "queued") is deployable
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(message=text_or_hostile, pusher=text_or_hostile)
+def test_hostile_text_fields_are_stored_as_data_and_escaped(
+    client: Any, monkeypatch: pytest.MonkeyPatch, message: str, pusher: str
+) -> None:
+    NoProcesses(monkeypatch)
+    sha = "ab" * 20
+    payload = push_payload(sha)
+    payload["head_commit"]["message"] = "<script>alert(1)</script>" + message
+    payload["pusher"]["name"] = pusher
+    body = json.dumps(payload).encode()
+    headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": sign256(body)}
+    resp = client.post("/webhook", data=body, headers=headers)
+    assert resp.status_code == 202
+    deploy = client.store.get(resp.json["deploy_id"])
+    assert deploy.commit_sha == sha and deploy.ref == f"refs/heads/{BRANCH}"
+    page = client.get(f"/deploys/{deploy.id}", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in page.get_data(as_text=True)

@@ -1,0 +1,96 @@
+"""The store's guarantees on both databases: one running deploy per app, newest wins,
+recovery; on PostgreSQL the lock must hold under READ COMMITTED too."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from dh_helpers import random_sha
+from sqlalchemy.exc import IntegrityError
+
+from deployhook.store import Deploy, Store
+
+
+def test_exactly_one_claim_across_engines(db_url: str) -> None:
+    stores = [Store(db_url, "app") for _ in range(8)]
+    try:
+        for round_ in range(3):
+            for _ in range(4):
+                stores[0].enqueue(commit_sha=random_sha(), ref="refs/heads/main")
+            claimed: list[Deploy] = []
+            barrier = threading.Barrier(len(stores))
+
+            def claim(s: Store, barrier: threading.Barrier, claimed: list[Deploy]) -> None:
+                barrier.wait()
+                got = s.claim()
+                if got is not None:
+                    claimed.append(got)
+
+            threads = [threading.Thread(target=claim, args=(s, barrier, claimed)) for s in stores]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            assert len(claimed) == 1, (round_, claimed)
+            newest = max(d.id for d in stores[0].latest(100))
+            assert claimed[0].id == newest
+            statuses = [d.status for d in stores[0].latest(100)]
+            assert statuses.count("running") == 1 and statuses.count("queued") == 0
+            stores[1].finish(claimed[0].id, "succeeded")
+            assert stores[2].lock_holder() is None
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_database_refuses_a_second_running_row(db_url: str) -> None:
+    store = Store(db_url, "app")
+    try:
+        with store.session() as s:
+            s.add(Deploy(app="app", status="running"))
+            s.commit()
+        with store.session() as s, pytest.raises(IntegrityError):
+            s.add(Deploy(app="app", status="running"))
+            s.commit()
+        # Other apps are independent.
+        with store.session() as s:
+            s.add(Deploy(app="other", status="running"))
+            s.commit()
+    finally:
+        store.close()
+
+
+def test_delivery_ids_are_unique(db_url: str) -> None:
+    store = Store(db_url, "app")
+    try:
+        first = store.record_delivery("github:abc", "push", "queued", Deploy(app="app"))
+        assert isinstance(first, Deploy)
+        again = store.record_delivery("github:abc", "push", "queued", Deploy(app="app"))
+        assert again is False
+        assert len(store.latest()) == 1  # the replay's deploy was rolled back with it
+    finally:
+        store.close()
+
+
+def test_recovery_and_timestamps(db_url: str) -> None:
+    store = Store(db_url, "app")
+    try:
+        store.enqueue(commit_sha=random_sha(), ref="refs/heads/main")
+        running = store.claim()
+        assert running is not None and running.started_at is not None
+        assert running.queued_at.tzinfo is not None
+        with store.session() as s:
+            from deployhook.store import AppLock
+
+            lock = s.get(AppLock, "app")
+            assert lock is not None
+            lock.owner = "some-other-host:123"  # unknown host: judged by heartbeat age
+            s.commit()
+        assert store.recover(stale_after=3600) == []  # fresh heartbeat: still alive
+        assert store.recover(stale_after=0) == [running.id]
+        got = store.get(running.id)
+        assert got is not None and got.status == "failed" and got.finished_at is not None
+        assert store.lock_holder() is None
+    finally:
+        store.close()
