@@ -16,6 +16,7 @@ import click
 from .config import CONFIG_ENV, Config, ConfigError, load_config, valid_branch
 from .events import SHA_RE
 from .pipeline import RELEASE_RE, ReleasePipeline
+from .runner import kill_active_steps
 from .store import FINAL, Deploy, Store
 from .worker import Worker
 
@@ -80,6 +81,9 @@ def serve(config_path: str | None, host: str | None, port: int | None, no_worker
     def stop(_signum: int, _frame: Any) -> None:
         # shutdown() blocks until serve_forever returns, so call it from another thread.
         threading.Thread(target=server.shutdown, daemon=True).start()
+        # The deploy in progress fails (and is marked so on the next start); its commands
+        # must not outlive us.
+        kill_active_steps()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -98,7 +102,12 @@ def worker_cmd(config_path: str | None) -> None:
     store = Store(cfg.database_url, cfg.app_name)
     worker = Worker(store, cfg, ReleasePipeline(cfg))
     thread = worker.start()
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+
+    def stop(_signum: int, _frame: Any) -> None:
+        worker.stop()
+        kill_active_steps()
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         while thread.is_alive():
             thread.join(0.5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,6 +15,21 @@ from pathlib import Path
 from .store import Store
 
 FLUSH_EVERY = 1.0  # seconds between live output updates in the database
+
+# Process groups of running steps: they live in their own sessions (so a timeout can kill
+# the whole tree), which also means nobody else stops them when deployhook shuts down.
+_ACTIVE: set[int] = set()
+_ACTIVE_LOCK = threading.Lock()
+
+
+def kill_active_steps() -> int:
+    """Terminate every running step's process group (on shutdown); returns how many."""
+    with _ACTIVE_LOCK:
+        groups = list(_ACTIVE)
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+    return len(groups)
 
 
 @dataclass
@@ -97,6 +113,8 @@ class StepLogger:
 
         assert proc.stdout is not None
         stdout = proc.stdout
+        with _ACTIVE_LOCK:
+            _ACTIVE.add(proc.pid)
 
         def pump() -> None:
             for chunk in iter(lambda: stdout.read1(8192), b""):
@@ -120,6 +138,8 @@ class StepLogger:
                 if now - last_flush >= FLUSH_EVERY:
                     last_flush = now
                     self.store.step_output(step_id, buf.text())
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(proc.pid)
         reader.join(timeout=5)
         duration = time.monotonic() - start
         text = buf.text()
