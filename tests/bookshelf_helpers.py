@@ -24,7 +24,7 @@ def app_config(database_uri: str, **extra: object) -> dict[str, object]:
     }
 
 
-def csrf_token(client: FlaskClient, path: str = "/books/new") -> str:
+def csrf_token(client: FlaskClient, path: str = "/") -> str:
     """The real token, read from a rendered form, as a browser would get it."""
     match = CSRF_INPUT.search(client.get(path).get_data(as_text=True))
     assert match, f"no CSRF token on {path}"
@@ -47,3 +47,21 @@ def make_rows(count: int, **overrides: object) -> list[dict[str, object]]:
 
 def flashes(html: str) -> list[tuple[str, str]]:
     return re.findall(r'class="flash flash-(\w+)"[^>]*>\s*<span>([^<]*)</span>', html)
+
+
+PASSWORD = "correct horse battery"
+
+
+def create_account(app: Flask, username: str, is_admin: bool = False) -> int:
+    from bookshelf.users.accounts import create_user
+
+    with app.app_context():
+        return create_user(username, PASSWORD, is_admin=is_admin).id
+
+
+def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> None:
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)

@@ -9,10 +9,12 @@ from typing import Any
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bookshelf.config import build_config, check_production_secret
-from bookshelf.extensions import babel, csrf, db, migrate
+from bookshelf.extensions import babel, csrf, db, limiter, login_manager, migrate
 from bookshelf.middleware import MethodOverrideMiddleware
+from bookshelf.security import register_security_headers
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 SOURCE_CHECKOUT = Path(__file__).resolve().parents[2]
@@ -42,7 +44,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
+    register_security_headers(app)
     app.wsgi_app = MethodOverrideMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    if app.config["TRUSTED_PROXIES"]:
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app
 
 
@@ -54,30 +60,45 @@ def package_version() -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    from flask_babel import get_locale
+    from flask_babel import get_locale, lazy_gettext
 
     from bookshelf import database
+    from bookshelf.auth import load_user
     from bookshelf.i18n import LANGUAGES, select_locale
+    from bookshelf.models import Visitor
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = lazy_gettext("Please sign in to do that.")
+    login_manager.login_message_category = "warning"
+    login_manager.anonymous_user = Visitor
+    login_manager.user_loader(load_user)
     app.jinja_env.globals.update(current_locale=get_locale, languages=LANGUAGES)
     database.register_connection_setup(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from bookshelf.auth import bp as auth_bp
     from bookshelf.books import bp as books_bp
     from bookshelf.errors import register_error_handlers
     from bookshelf.i18n import bp as i18n_bp
     from bookshelf.main import bp as main_bp
+    from bookshelf.reading_list import bp as reading_list_bp
     from bookshelf.search import bp as search_bp
+    from bookshelf.users import bp as users_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(books_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(i18n_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(users_bp)
+    app.register_blueprint(reading_list_bp)
     register_error_handlers(app)
 
 

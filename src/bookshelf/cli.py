@@ -14,6 +14,8 @@ from sqlalchemy import insert, inspect, select
 from bookshelf.database import is_postgres
 from bookshelf.extensions import db
 from bookshelf.models import Book
+from bookshelf.users.accounts import create_user, find_user
+from bookshelf.users.forms import PASSWORD_MIN
 
 CLASSICS = [
     {
@@ -111,6 +113,22 @@ def register_cli(app: Flask) -> None:
             return
         insert_classics()
         click.echo("Seeded 2 classics.")
+
+    @app.cli.command("create-admin")
+    @click.argument("username")
+    def create_admin(username: str) -> None:
+        """Make USERNAME an admin; create the account (asking for a password) if it is new."""
+        user = find_user(username)
+        if user is not None:
+            user.is_admin = True
+            db.session.commit()
+            click.echo(f"{user.username} is now an admin.")
+            return
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if len(password) < PASSWORD_MIN:
+            raise click.ClickException(f"The password needs at least {PASSWORD_MIN} characters.")
+        user = create_user(username, password, is_admin=True)
+        click.echo(f"Created the admin {user.username}.")
 
     @app.cli.command("seed")
     @click.option("--count", default=1000, show_default=True, type=click.IntRange(1, 50_000_000))

@@ -70,6 +70,14 @@ def build_config(instance_path: str, debug: bool) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": not development,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": not development,
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Number of reverse proxies (nginx) in front of the app whose X-Forwarded-* to trust.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "BOOKSHELF_COMMIT": os.environ.get("BOOKSHELF_COMMIT"),
     }
 

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, Index, String, Text, func
-from sqlalchemy.orm import Mapped, mapped_column
+from flask_login import AnonymousUserMixin, UserMixin
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from bookshelf.extensions import db
 
@@ -13,6 +25,48 @@ TITLE_MAX = 150
 AUTHOR_MAX = 50
 PAGES_MAX = 100_000
 REVIEW_MAX = 20_000
+USERNAME_MAX = 30
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(USERNAME_MAX))
+    # Case-folded copy with a unique index: "Anna" and "anna" are one account on both databases.
+    username_key: Mapped[str] = mapped_column(String(USERNAME_MAX), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    books: Mapped[list[Book]] = relationship(back_populates="added_by", passive_deletes=True)
+
+    @staticmethod
+    def key_for(username: str) -> str:
+        return username.strip().casefold()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)  # scrypt, salted
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def can_change(self, book: Book) -> bool:
+        return self.is_admin or book.added_by_id == self.id
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username!r}>"
+
+
+class Visitor(AnonymousUserMixin):
+    """Someone not signed in: may browse, never change."""
+
+    is_admin = False
+
+    def can_change(self, book: Book) -> bool:
+        return False
 
 
 class Book(db.Model):
@@ -32,6 +86,10 @@ class Book(db.Model):
     review: Mapped[str | None] = mapped_column(Text)
     # Evaluated by the database for each row, never once at import.
     date_added: Mapped[dt.date] = mapped_column(Date, server_default=func.current_date())
+    added_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    added_by: Mapped[User | None] = relationship(back_populates="books", lazy="joined")
 
     def __repr__(self) -> str:
         return f"<Book {self.id} {self.title!r}>"

@@ -9,9 +9,31 @@ from sqlalchemy import select
 
 from bookshelf.extensions import db
 from bookshelf.models import Book
-from bookshelf_helpers import add_books, csrf_token, flashes, make_rows
+from bookshelf_helpers import add_books, create_account, csrf_token, flashes, make_rows, sign_in
 
 VALID = {"title": "Dead Souls", "author": "Nikolai Gogol", "pages_num": "352", "review": "Funny."}
+
+
+@pytest.fixture
+def owner(app: Flask) -> int:
+    return create_account(app, "alice")
+
+
+@pytest.fixture
+def client(app: Flask, owner: int) -> FlaskClient:
+    """Signed in as the owner of the books these tests change (others: see test_permissions)."""
+    client = app.test_client()
+    sign_in(client, "alice")
+    return client
+
+
+@pytest.fixture
+def oblomov(app: Flask, owner: int) -> int:
+    [book_id] = add_books(
+        app,
+        [{"title": "Oblomov", "author": "Ivan Goncharov", "pages_num": 544, "added_by_id": owner}],
+    )
+    return book_id
 
 
 def stored(app: Flask, book_id: int) -> Book | None:
@@ -22,7 +44,9 @@ def stored(app: Flask, book_id: int) -> Book | None:
         return book
 
 
-def test_create_redirects_to_the_book_with_a_success_flash(app: Flask, client: FlaskClient) -> None:
+def test_create_redirects_to_the_book_with_a_success_flash(
+    app: Flask, client: FlaskClient, owner: int
+) -> None:
     response = client.post("/books", data={**VALID, "csrf_token": csrf_token(client)})
     assert response.status_code == 302
     book_id = int(response.headers["Location"].rsplit("/", 1)[1])
@@ -36,6 +60,7 @@ def test_create_redirects_to_the_book_with_a_success_flash(app: Flask, client: F
         "Funny.",
     )
     assert book.date_added is not None
+    assert book.added_by_id == owner
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert ("success", "“Dead Souls” was added.") in flashes(page)
     # Shown once: the next page has no flash.
@@ -88,8 +113,8 @@ def test_create_with_a_forged_csrf_token_is_rejected(app: Flask, client: FlaskCl
     assert response.status_code == 400
 
 
-def test_show_and_404(app: Flask, client: FlaskClient) -> None:
-    [book_id] = add_books(app, [{"title": "Oblomov", "author": "Ivan Goncharov", "pages_num": 544}])
+def test_show_and_404(app: Flask, client: FlaskClient, oblomov: int) -> None:
+    book_id = oblomov
     html = client.get(f"/books/{book_id}").get_data(as_text=True)
     assert "<h1>Oblomov</h1>" in html and "Ivan Goncharov" in html
     missing = client.get("/books/999999")
@@ -99,8 +124,8 @@ def test_show_and_404(app: Flask, client: FlaskClient) -> None:
     assert client.get("/books/not-a-number").status_code == 404
 
 
-def test_new_and_edit_forms(app: Flask, client: FlaskClient) -> None:
-    [book_id] = add_books(app, [{"title": "Oblomov", "author": "Ivan Goncharov", "pages_num": 544}])
+def test_new_and_edit_forms(app: Flask, client: FlaskClient, oblomov: int) -> None:
+    book_id = oblomov
     new = client.get("/books/new").get_data(as_text=True)
     assert 'name="title"' in new and 'name="pages_num"' in new and 'name="csrf_token"' in new
     edit = client.get(f"/books/{book_id}/edit").get_data(as_text=True)
@@ -109,8 +134,8 @@ def test_new_and_edit_forms(app: Flask, client: FlaskClient) -> None:
     assert client.get("/books/999999/edit").status_code == 404
 
 
-def test_update_through_method_override_form(app: Flask, client: FlaskClient) -> None:
-    [book_id] = add_books(app, [{"title": "Oblomov", "author": "Ivan Goncharov", "pages_num": 544}])
+def test_update_through_method_override_form(app: Flask, client: FlaskClient, oblomov: int) -> None:
+    book_id = oblomov
     token = csrf_token(client, f"/books/{book_id}/edit")
     response = client.post(
         f"/books/{book_id}",
@@ -130,8 +155,10 @@ def test_update_through_method_override_form(app: Flask, client: FlaskClient) ->
     assert ("success", "“Oblomov (new)” was updated.") in flashes(html)
 
 
-def test_real_put_replaces_every_field_and_requires_them(app: Flask, client: FlaskClient) -> None:
-    [book_id] = add_books(app, [{"title": "Oblomov", "author": "Ivan Goncharov", "pages_num": 544}])
+def test_real_put_replaces_every_field_and_requires_them(
+    app: Flask, client: FlaskClient, oblomov: int
+) -> None:
+    book_id = oblomov
     token = csrf_token(client)
     partial = client.put(f"/books/{book_id}", data={"title": "Only title", "csrf_token": token})
     assert partial.status_code == 422
@@ -141,8 +168,8 @@ def test_real_put_replaces_every_field_and_requires_them(app: Flask, client: Fla
     assert stored(app, book_id).author == "Nikolai Gogol"  # type: ignore[union-attr]
 
 
-def test_real_patch_with_csrf_header(app: Flask, client: FlaskClient) -> None:
-    [book_id] = add_books(app, [{"title": "Oblomov", "author": "Ivan Goncharov", "pages_num": 544}])
+def test_real_patch_with_csrf_header(app: Flask, client: FlaskClient, oblomov: int) -> None:
+    book_id = oblomov
     token = csrf_token(client)
     response = client.patch(
         f"/books/{book_id}", data={"review": "Sleepy."}, headers={"X-CSRFToken": token}
@@ -151,8 +178,10 @@ def test_real_patch_with_csrf_header(app: Flask, client: FlaskClient) -> None:
     assert stored(app, book_id).review == "Sleepy."  # type: ignore[union-attr]
 
 
-def test_invalid_update_keeps_input_and_the_stored_book(app: Flask, client: FlaskClient) -> None:
-    [book_id] = add_books(app, [{"title": "Oblomov", "author": "Ivan Goncharov", "pages_num": 544}])
+def test_invalid_update_keeps_input_and_the_stored_book(
+    app: Flask, client: FlaskClient, oblomov: int
+) -> None:
+    book_id = oblomov
     token = csrf_token(client)
     response = client.post(
         f"/books/{book_id}",
@@ -164,15 +193,15 @@ def test_invalid_update_keeps_input_and_the_stored_book(app: Flask, client: Flas
     assert stored(app, book_id).title == "Oblomov"  # type: ignore[union-attr]
 
 
-def test_update_without_csrf_is_rejected(app: Flask, client: FlaskClient) -> None:
-    [book_id] = add_books(app, [{"title": "Oblomov", "author": "Ivan Goncharov", "pages_num": 544}])
+def test_update_without_csrf_is_rejected(app: Flask, client: FlaskClient, oblomov: int) -> None:
+    book_id = oblomov
     response = client.post(f"/books/{book_id}", data={"_method": "PATCH", "title": "Hacked"})
     assert response.status_code == 400
     assert stored(app, book_id).title == "Oblomov"  # type: ignore[union-attr]
 
 
-def test_delete_through_method_override(app: Flask, client: FlaskClient) -> None:
-    [book_id] = add_books(app, [{"title": "Oblomov", "author": "Ivan Goncharov", "pages_num": 544}])
+def test_delete_through_method_override(app: Flask, client: FlaskClient, oblomov: int) -> None:
+    book_id = oblomov
     token = csrf_token(client, f"/books/{book_id}")
     response = client.post(f"/books/{book_id}", data={"_method": "DELETE", "csrf_token": token})
     assert response.status_code == 303
@@ -188,8 +217,8 @@ def test_delete_through_method_override(app: Flask, client: FlaskClient) -> None
     )
 
 
-def test_real_delete_and_csrf(app: Flask, client: FlaskClient) -> None:
-    [book_id] = add_books(app, [{"title": "Oblomov", "author": "Ivan Goncharov", "pages_num": 544}])
+def test_real_delete_and_csrf(app: Flask, client: FlaskClient, oblomov: int) -> None:
+    book_id = oblomov
     assert client.delete(f"/books/{book_id}").status_code == 400
     assert stored(app, book_id) is not None
     token = csrf_token(client)
@@ -198,17 +227,17 @@ def test_real_delete_and_csrf(app: Flask, client: FlaskClient) -> None:
 
 
 def test_show_page_has_edit_link_and_delete_with_confirm_step(
-    app: Flask, client: FlaskClient
+    app: Flask, client: FlaskClient, oblomov: int
 ) -> None:
-    [book_id] = add_books(app, [{"title": "Oblomov", "author": "Ivan Goncharov", "pages_num": 544}])
+    book_id = oblomov
     html = client.get(f"/books/{book_id}").get_data(as_text=True)
     assert f'href="/books/{book_id}/edit"' in html
     assert '<details class="confirm">' in html
     assert 'name="_method" value="DELETE"' in html and 'name="csrf_token"' in html
 
 
-def test_unknown_method_override_is_ignored(app: Flask, client: FlaskClient) -> None:
-    [book_id] = add_books(app, [{"title": "Oblomov", "author": "Ivan Goncharov", "pages_num": 544}])
+def test_unknown_method_override_is_ignored(app: Flask, client: FlaskClient, oblomov: int) -> None:
+    book_id = oblomov
     token = csrf_token(client)
     response = client.post(f"/books/{book_id}", data={"_method": "TRACE", "csrf_token": token})
     assert response.status_code == 405

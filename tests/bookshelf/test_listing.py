@@ -75,13 +75,40 @@ def test_last_page(app: Flask, client: FlaskClient) -> None:
     assert 'rel="next"' not in html and 'rel="prev"' in html
 
 
-def test_bounds_are_clamped_and_unknown_sort_falls_back(app: Flask, client: FlaskClient) -> None:
+@pytest.mark.parametrize(
+    ("query", "count", "first"),
+    [
+        ("per_page=1000", 100, "Book 120"),
+        ("per_page=0", 1, "Book 120"),
+        ("per_page=abc", 20, "Book 120"),
+        ("page=-3", 20, "Book 120"),
+        ("sort=drop", 20, "Book 120"),
+    ],
+)
+def test_bounds_are_clamped_and_unknown_sort_falls_back(
+    app: Flask, client: FlaskClient, query: str, count: int, first: str
+) -> None:
     add_books(app, make_rows(120))
-    assert len(titles(client.get("/books?per_page=1000").get_data(as_text=True))) == 100
-    assert len(titles(client.get("/books?per_page=0").get_data(as_text=True))) == 1
-    assert len(titles(client.get("/books?per_page=abc").get_data(as_text=True))) == 20
-    assert "Page 1" in client.get("/books?page=-3").get_data(as_text=True)
-    assert titles(client.get("/books?sort=drop").get_data(as_text=True))[0] == "Book 120"
+    html = client.get(f"/books?{query}").get_data(as_text=True)
+    assert len(titles(html)) == count and titles(html)[0] == first and "Page 1" in html
+
+
+def test_sort_and_page_size_are_remembered_in_a_cookie(app: Flask, client: FlaskClient) -> None:
+    add_books(app, make_rows(30))
+    response = client.get("/books?sort=title&per_page=10")
+    assert "book_list_prefs=" in response.headers["Set-Cookie"]
+    html = client.get("/books").get_data(as_text=True)
+    assert titles(html) == [f"Book {n:03d}" for n in range(1, 11)]
+    assert '<option value="title" selected>' in html
+
+
+@pytest.mark.parametrize("cookie", ["garbage", "x" * 5000, "eyJzb3J0IjoidGl0bGUifQ.forged"])
+def test_a_bad_preferences_cookie_is_ignored(app: Flask, client: FlaskClient, cookie: str) -> None:
+    add_books(app, make_rows(30))
+    client.set_cookie("book_list_prefs", cookie)
+    response = client.get("/books")
+    assert response.status_code == 200
+    assert titles(response.get_data(as_text=True))[0] == "Book 030"  # defaults: newest, 20
 
 
 def test_page_jumps_and_pages_past_the_end(app: Flask, client: FlaskClient) -> None:

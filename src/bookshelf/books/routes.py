@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from bookshelf.books import bp
 from bookshelf.books.forms import BookForm
+from bookshelf.books.preferences import ListPreferences, load_preferences, save_preferences
 from bookshelf.books.queries import (
-    DEFAULT_PER_PAGE,
-    DEFAULT_SORT,
     MAX_JUMP_PAGE,
-    MAX_PER_PAGE,
     SORT_ORDERS,
     AnchorNotFound,
     catalogue_size,
@@ -23,23 +22,25 @@ from bookshelf.models import Book
 UNPROCESSABLE = 422
 
 
-def get_book(book_id: int) -> Book:
+def get_book(book_id: int, check_owner: bool = False) -> Book:
+    """The book, or 404; with check_owner, 403 unless the current user may change it."""
     book = db.session.get(Book, book_id)
     if book is None:
         abort(404, description=_("There is no book with id %(id)d.", id=book_id))
+    if check_owner and not current_user.can_change(book):
+        abort(
+            403, description=_("Only the person who added this book, or an admin, may change it.")
+        )
     return book
-
-
-def clamp(value: int, low: int, high: int) -> int:
-    return max(low, min(high, value))
 
 
 @bp.get("")
 def index() -> str | Response:
-    sort = request.args.get("sort", DEFAULT_SORT)
-    if sort not in SORT_ORDERS:
-        sort = DEFAULT_SORT
-    per_page = clamp(request.args.get("per_page", DEFAULT_PER_PAGE, type=int), 1, MAX_PER_PAGE)
+    saved = load_preferences()
+    chosen = ListPreferences.valid(
+        request.args.get("sort", saved.sort), request.args.get("per_page", saved.per_page, type=int)
+    )
+    sort, per_page = chosen.sort, chosen.per_page
     page = max(request.args.get("page", 1, type=int), 1)
     after = request.args.get("after", type=int)
     before = request.args.get("before", type=int)
@@ -56,28 +57,33 @@ def index() -> str | Response:
         return redirect(url_for("books.index", sort=sort, per_page=per_page))
     if not books_page.books and page > 1:
         abort(404, description=_("That page is past the end of the list."))
-    return render_template(
-        "books/index.html",
-        books_page=books_page,
-        size=catalogue_size(),
-        sort=sort,
-        sort_orders=SORT_ORDERS,
-        per_page=per_page,
+    response = make_response(
+        render_template(
+            "books/index.html",
+            books_page=books_page,
+            size=catalogue_size(),
+            sort=sort,
+            sort_orders=SORT_ORDERS,
+            per_page=per_page,
+        )
     )
+    return save_preferences(response, chosen) if chosen != saved else response
 
 
 @bp.get("/new")
+@login_required
 def new() -> str:
     return render_template("books/new.html", form=BookForm())
 
 
 @bp.post("")
+@login_required
 def create() -> tuple[str, int] | Response:
     form = BookForm()
     if not form.validate():
         flash(_("The book was not saved: please correct the fields marked below."), "error")
         return render_template("books/new.html", form=form), UNPROCESSABLE
-    book = Book()
+    book = Book(added_by_id=current_user.id)
     form.apply_to(book)
     db.session.add(book)
     db.session.commit()
@@ -91,14 +97,16 @@ def show(book_id: int) -> str:
 
 
 @bp.get("/<int:book_id>/edit")
+@login_required
 def edit(book_id: int) -> str:
-    book = get_book(book_id)
+    book = get_book(book_id, check_owner=True)
     return render_template("books/edit.html", book=book, form=BookForm(obj=book))
 
 
 @bp.route("/<int:book_id>", methods=["PATCH", "PUT"])
+@login_required
 def update(book_id: int) -> tuple[str, int] | Response:
-    book = get_book(book_id)
+    book = get_book(book_id, check_owner=True)
     form = BookForm(formdata=submitted_fields(book))
     if not form.validate():
         flash(_("The changes were not saved: please correct the fields marked below."), "error")
@@ -111,8 +119,9 @@ def update(book_id: int) -> tuple[str, int] | Response:
 
 
 @bp.delete("/<int:book_id>")
+@login_required
 def delete(book_id: int) -> Response:
-    book = get_book(book_id)
+    book = get_book(book_id, check_owner=True)
     db.session.delete(book)
     db.session.commit()
     flash(_("“%(title)s” was deleted.", title=book.title), "success")

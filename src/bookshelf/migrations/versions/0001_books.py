@@ -8,38 +8,12 @@ Create Date: 2026-11-26
 import sqlalchemy as sa
 from alembic import op
 
+from bookshelf.search.schema import PG_SEARCH_VECTOR, SQLITE_FTS_TABLE, SQLITE_FTS_TRIGGERS
+
 revision = "0001_books"
 down_revision = None
 branch_labels = None
 depends_on = None
-
-# Title weighs most, then author, then review: a title match ranks first.
-PG_SEARCH_VECTOR = (
-    "setweight(to_tsvector('simple', coalesce(title, '')), 'A') || "
-    "setweight(to_tsvector('simple', coalesce(author, '')), 'B') || "
-    "setweight(to_tsvector('simple', coalesce(review, '')), 'C')"
-)
-
-SQLITE_FTS = [
-    # External-content FTS5 index kept in step with `books` by triggers.
-    """CREATE VIRTUAL TABLE books_fts USING fts5(
-        title, author, review, content='books', content_rowid='id',
-        tokenize="unicode61 remove_diacritics 2")""",
-    """CREATE TRIGGER books_fts_insert AFTER INSERT ON books BEGIN
-        INSERT INTO books_fts(rowid, title, author, review)
-        VALUES (new.id, new.title, new.author, new.review);
-    END""",
-    """CREATE TRIGGER books_fts_delete AFTER DELETE ON books BEGIN
-        INSERT INTO books_fts(books_fts, rowid, title, author, review)
-        VALUES ('delete', old.id, old.title, old.author, old.review);
-    END""",
-    """CREATE TRIGGER books_fts_update AFTER UPDATE ON books BEGIN
-        INSERT INTO books_fts(books_fts, rowid, title, author, review)
-        VALUES ('delete', old.id, old.title, old.author, old.review);
-        INSERT INTO books_fts(rowid, title, author, review)
-        VALUES (new.id, new.title, new.author, new.review);
-    END""",
-]
 
 
 def upgrade() -> None:
@@ -64,7 +38,7 @@ def upgrade() -> None:
         )
         op.execute("CREATE INDEX ix_books_search_vector ON books USING gin (search_vector)")
     elif op.get_bind().dialect.name == "sqlite":
-        for statement in SQLITE_FTS:
+        for statement in [SQLITE_FTS_TABLE, *SQLITE_FTS_TRIGGERS]:
             op.execute(statement)
 
 

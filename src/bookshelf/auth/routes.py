@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
+from werkzeug.security import check_password_hash
+from werkzeug.wrappers import Response
+
+from bookshelf.auth import bp
+from bookshelf.auth.forms import LoginForm
+from bookshelf.extensions import limiter
+from bookshelf.safe_redirect import local_target
+from bookshelf.users.accounts import find_user, start_session
+
+# Checked when the username is unknown, so both failures take the same time.
+_DUMMY_HASH = "scrypt:32768:8:1$k9Gq3iX0$" + "0" * 128
+
+
+def login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def login() -> str | Response | tuple[str, int]:
+    form = LoginForm(next=request.args.get("next", ""))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(local_target(form.next.data) or url_for("main.home"))
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("auth/login.html", form=form), status
+    user = find_user(form.username.data or "")
+    password = form.password.data or ""
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+    if user is None or not user.check_password(password):
+        # One message for both cases: it must not tell which usernames exist.
+        flash(_("Unknown username or wrong password."), "error")
+        return render_template("auth/login.html", form=form), 401
+    start_session(user, remember=form.remember.data)
+    flash(_("Welcome back, %(name)s!", name=user.username), "success")
+    return redirect(local_target(form.next.data) or url_for("main.home"))
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(_("You have been signed out."), "success")
+    return redirect(url_for("main.home"), code=302)
