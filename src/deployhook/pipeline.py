@@ -188,19 +188,7 @@ class ReleasePipeline:
             if head != sha:
                 raise StepFailed(f"checked-out HEAD {head} is not the pushed commit {sha}")
             (release / "REVISION").write_text(sha + "\n")
-            linked = []
-            for rel in cfg.shared_paths:
-                source, dest = self.shared / rel, release / rel
-                if not source.exists():
-                    continue
-                if dest.is_symlink() or dest.is_file():
-                    dest.unlink()
-                elif dest.is_dir():
-                    shutil.rmtree(dest)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.symlink_to(source)
-                linked.append(rel)
-            return f"HEAD is {sha}; wrote REVISION; linked shared: {', '.join(linked) or 'none'}"
+            return f"HEAD is {sha}; wrote REVISION"
 
         if not steps.call("verify HEAD, write REVISION", verify_and_stamp).ok:
             self._remove_release(steps, release)
@@ -208,6 +196,10 @@ class ReleasePipeline:
 
         env = self._env(release, sha)
         for stage in ("install", "test", "migrate"):
+            if stage == "migrate" and cfg.shared_paths:
+                # Linked only after the tests: they run on a pristine checkout, as in CI,
+                # so production settings in shared/.env cannot leak into them.
+                steps.call("link shared", lambda: self._link_shared(release))
             commands: tuple[tuple[str, ...], ...] = getattr(cfg, stage)
             for i, argv in enumerate(commands, 1):
                 label = stage if len(commands) == 1 else f"{stage} {i}/{len(commands)}"
@@ -306,6 +298,21 @@ class ReleasePipeline:
         return "; ".join(notes)
 
     # -- steps -----------------------------------------------------------------------------
+    def _link_shared(self, release: Path) -> str:
+        linked = []
+        for rel in self.config.shared_paths:
+            source, dest = self.shared / rel, release / rel
+            if not source.exists():
+                continue
+            if dest.is_symlink() or dest.is_file():
+                dest.unlink()
+            elif dest.is_dir():
+                shutil.rmtree(dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.symlink_to(source)
+            linked.append(rel)
+        return f"linked from {self.shared}: {', '.join(linked) or 'nothing (none exist yet)'}"
+
     def _switch(self, release: Path) -> str:
         before = self.live_release()
         switch_symlink(self.current, release)

@@ -149,11 +149,20 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
 
 
 def test_command_reload_deploy_and_health(setup: Setup) -> None:
-    cfg = setup.config()
+    no_env_file = "import os, sys; sys.exit(os.path.exists('.env'))"
+    cfg = setup.config(
+        app={"shared": [".env", "instance"]},
+        commands={"test": [[sys.executable, "-c", no_env_file]]},
+    )
+    (setup.deploy_to / "shared").mkdir(parents=True)
+    (setup.deploy_to / "shared" / ".env").write_text("SECRET_KEY=production\n")
     first = setup.commit()
     done = setup.run(cfg, first)
     assert done.status == "succeeded", [(s.name, s.output) for s in done.steps]
     assert setup.live() == first and setup.reloads() == 1
+    # Tests ran on a pristine checkout; production settings were linked afterwards.
+    assert (setup.deploy_to / "current" / ".env").is_symlink()
+    assert "linked from" in next(s.output for s in done.steps if s.name == "link shared")
     steps = {s.name: s for s in done.steps}
     assert json.loads(steps["reload"].command)[0] == sys.executable
     assert "healthy" in steps["reload: health"].output
