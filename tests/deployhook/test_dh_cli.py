@@ -46,3 +46,51 @@ def test_manual_deploy_is_queued_then_listed(config_file: Path) -> None:
 def test_rollback_rejects_bad_release_names(config_file: Path) -> None:
     out = CliRunner().invoke(main, ["rollback", "--config", str(config_file), "../../etc"])
     assert out.exit_code != 0 and "not a release name" in out.output
+
+
+@pytest.mark.slow
+def test_standalone_worker_processes_the_queue(config_file: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    deployhook = str(Path(sys.executable).parent / "deployhook")
+    env = dict(os.environ, DEPLOYHOOK_SECRET=SECRET)
+    queued = subprocess.run(
+        [deployhook, "deploy", "--config", str(config_file), "--no-wait"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "queued deploy #1" in queued.stdout
+    worker = subprocess.Popen(
+        [deployhook, "worker", "--config", str(config_file)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            out = subprocess.run(
+                [deployhook, "history", "--config", str(config_file), "--json"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            row = json.loads(out.stdout)[0]
+            if row["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.2)
+        # The origin does not exist: the worker ran the pipeline, which failed at fetch.
+        assert row["status"] == "failed" and row["reason"] == "git fetch failed"
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
