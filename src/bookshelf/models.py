@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app
 from flask_login import AnonymousUserMixin, UserMixin
 from sqlalchemy import (
     Boolean,
@@ -48,7 +49,9 @@ class User(UserMixin, db.Model):
         return username.strip().casefold()
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)  # scrypt, salted
+        # scrypt, salted; the cost is configurable so that test suites can run cheaper.
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -102,6 +102,7 @@ def test_sort_and_page_size_are_remembered_in_a_cookie(app: Flask, client: Flask
     assert '<option value="title" selected>' in html
 
 
+@pytest.mark.filterwarnings("ignore:The 'book_list_prefs' cookie is too large")
 @pytest.mark.parametrize("cookie", ["garbage", "x" * 5000, "eyJzb3J0IjoidGl0bGUifQ.forged"])
 def test_a_bad_preferences_cookie_is_ignored(app: Flask, client: FlaskClient, cookie: str) -> None:
     add_books(app, make_rows(30))
