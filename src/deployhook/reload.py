@@ -142,17 +142,21 @@ def gunicorn_usr2(
         return ReloadResult(False, "\n".join(lines), old_retired=True)
     note(f"USR2 -> old master {old}")
     _signal(old, signal.SIGUSR2)
-    new_pidfile = Path(f"{pidfile}.2")
+    # gunicorn >= 23 has the new master write "<pidfile>.2"; older releases renamed the old
+    # one to ".oldbin" and let the new master take "<pidfile>". Accept either.
+    candidates = (Path(f"{pidfile}.2"), pidfile)
     deadline = time.monotonic() + reload_timeout
     new: int | None = None
-    while time.monotonic() < deadline:
-        candidate = read_pid(new_pidfile)
-        if candidate and candidate != old and pid_alive(candidate):
-            new = candidate
-            break
-        time.sleep(0.05)
+    while new is None and time.monotonic() < deadline:
+        for path in candidates:
+            candidate = read_pid(path)
+            if candidate and candidate != old and pid_alive(candidate):
+                new = candidate
+                break
+        else:
+            time.sleep(0.05)
     if new is None:
-        note(f"no new master appeared in {new_pidfile} within {reload_timeout:g}s")
+        note(f"no new master appeared in {pidfile}(.2) within {reload_timeout:g}s")
         return ReloadResult(False, "\n".join(lines), old_retired=False)
     note(f"new master {new} started; waiting for it to serve {expected}")
     ok, report = health.wait_for(expected, health_timeout, confirmations=1, alive=new)
