@@ -52,11 +52,21 @@ def test_readme_curl_ping_and_push(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "deployhook serve did not start"
                 time.sleep(0.1)
         script = _readme_block("curl-demo")
+        # The snippet takes the sha from `git rev-parse HEAD`; CI may run from a tarball.
+        checkout = tmp_path / "checkout"
+        subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+        subprocess.run(
+            [
+                *("git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@e"),
+                *("commit", "-q", "--allow-empty", "-m", "demo"),
+            ],
+            check=True,
+        )
         start = time.monotonic()
         proc = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
             env=dict(env, DEPLOYHOOK_URL=f"http://127.0.0.1:{port}/webhook"),
-            cwd=ROOT,
+            cwd=checkout,
             capture_output=True,
             text=True,
             timeout=60,
