@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bookshelf.config import build_config, check_production_secret
 from bookshelf.extensions import babel, csrf, db, limiter, login_manager, migrate
+from bookshelf.ids import IdConverter
 from bookshelf.middleware import MethodOverrideMiddleware
 from bookshelf.security import register_security_headers
 
@@ -33,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is None:
         load_dotenv()  # as the notes do; `flask` loads it too, gunicorn does not
     app = Flask(__name__, instance_path=instance_folder(), instance_relative_config=True)
+    app.url_map.converters["id"] = IdConverter
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(build_config(app.instance_path, app.debug))
     if test_config is not None:
@@ -83,6 +85,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from bookshelf.api import register_api
     from bookshelf.auth import bp as auth_bp
     from bookshelf.books import bp as books_bp
     from bookshelf.errors import register_error_handlers
@@ -99,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(reading_list_bp)
+    register_api(app)
     register_error_handlers(app)
 
 

@@ -27,6 +27,7 @@ AUTHOR_MAX = 50
 PAGES_MAX = 100_000
 REVIEW_MAX = 20_000
 USERNAME_MAX = 30
+TOKEN_NAME_MAX = 60
 
 
 class User(UserMixin, db.Model):
@@ -63,6 +64,26 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.username!r}>"
 
 
+class ApiToken(db.Model):
+    """A personal API token; only its SHA-256 is stored, the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(TOKEN_NAME_MAX))
+    # High-entropy secrets need no slow KDF: a plain hash, looked up by a unique index.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # shown in the list to tell tokens apart
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 class Visitor(AnonymousUserMixin):
     """Someone not signed in: may browse, never change."""
 
@@ -93,6 +114,13 @@ class Book(db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     added_by: Mapped[User | None] = relationship(back_populates="books", lazy="joined")
+
+    def update(self, fields: dict[str, object]) -> None:
+        """Set validated fields (from the HTML form or the API); an empty review is no review."""
+        for name in ("title", "author", "pages_num", "review"):
+            if name in fields:
+                setattr(self, name, fields[name])
+        self.review = self.review or None
 
     def __repr__(self) -> str:
         return f"<Book {self.id} {self.title!r}>"

@@ -224,5 +224,5 @@ def test_flask_routes_lists_the_crud_table(tmp_path: Path) -> None:
         check=True,
         timeout=60,
     ).stdout
-    for rule in ["/books/<int:book_id>/edit", "/books/new", "/search", "/healthz"]:
+    for rule in ["/books/<id:book_id>/edit", "/books/new", "/search", "/healthz"]:
         assert rule in output

@@ -1,37 +1,36 @@
+from __future__ import annotations
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from bookshelf.models import AUTHOR_MAX, PAGES_MAX, REVIEW_MAX, TITLE_MAX, Book
+from bookshelf.books.rules import BOOK_RULES, strip
+from bookshelf.models import Book
 
 
-def strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
+def validators_for(name: str) -> list[object]:
+    """WTForms validators built from the shared BOOK_RULES."""
+    rule = BOOK_RULES[name]
+    is_number = rule.minimum is not None
+    checks: list[object] = []
+    if rule.required:
+        # InputRequired for numbers: DataRequired would call 0 "missing" instead of "too small".
+        checks.append(InputRequired() if is_number else DataRequired())
+    else:
+        checks.append(Optional())
+    if rule.max_length is not None:
+        checks.append(Length(max=rule.max_length))
+    if is_number:
+        checks.append(NumberRange(min=rule.minimum, max=rule.maximum))
+    return checks
 
 
 class BookForm(FlaskForm):
-    """The one set of rules for a book, used by the HTML forms and the JSON API alike."""
-
-    title = StringField(
-        _l("Title"), filters=[strip], validators=[DataRequired(), Length(max=TITLE_MAX)]
-    )
-    author = StringField(
-        _l("Author"), filters=[strip], validators=[DataRequired(), Length(max=AUTHOR_MAX)]
-    )
-    pages_num = IntegerField(
-        _l("Pages"),
-        validators=[
-            InputRequired(),
-            NumberRange(min=1, max=PAGES_MAX),
-        ],
-    )
-    review = TextAreaField(
-        _l("Review"), filters=[strip], validators=[Optional(), Length(max=REVIEW_MAX)]
-    )
+    title = StringField(_l("Title"), filters=[strip], validators=validators_for("title"))
+    author = StringField(_l("Author"), filters=[strip], validators=validators_for("author"))
+    pages_num = IntegerField(_l("Pages"), validators=validators_for("pages_num"))
+    review = TextAreaField(_l("Review"), filters=[strip], validators=validators_for("review"))
 
     def apply_to(self, book: Book) -> None:
-        book.title = self.title.data
-        book.author = self.author.data
-        book.pages_num = self.pages_num.data
-        book.review = self.review.data or None
+        book.update({name: self[name].data for name in BOOK_RULES})

@@ -17,6 +17,7 @@ from bookshelf.books.queries import (
     list_books,
 )
 from bookshelf.extensions import db
+from bookshelf.ids import parse_id
 from bookshelf.models import Book
 
 UNPROCESSABLE = 422
@@ -42,8 +43,8 @@ def index() -> str | Response:
     )
     sort, per_page = chosen.sort, chosen.per_page
     page = max(request.args.get("page", 1, type=int), 1)
-    after = request.args.get("after", type=int)
-    before = request.args.get("before", type=int)
+    after = request.args.get("after", type=parse_id)
+    before = request.args.get("before", type=parse_id)
     last = request.args.get("last", type=int) == 1
     if after is None and before is None and not last and page > MAX_JUMP_PAGE:
         abort(
@@ -91,19 +92,19 @@ def create() -> tuple[str, int] | Response:
     return redirect(url_for("books.show", book_id=book.id), code=302)
 
 
-@bp.get("/<int:book_id>")
+@bp.get("/<id:book_id>")
 def show(book_id: int) -> str:
     return render_template("books/show.html", book=get_book(book_id))
 
 
-@bp.get("/<int:book_id>/edit")
+@bp.get("/<id:book_id>/edit")
 @login_required
 def edit(book_id: int) -> str:
     book = get_book(book_id, check_owner=True)
     return render_template("books/edit.html", book=book, form=BookForm(obj=book))
 
 
-@bp.route("/<int:book_id>", methods=["PATCH", "PUT"])
+@bp.route("/<id:book_id>", methods=["PATCH", "PUT"])
 @login_required
 def update(book_id: int) -> tuple[str, int] | Response:
     book = get_book(book_id, check_owner=True)
@@ -118,7 +119,7 @@ def update(book_id: int) -> tuple[str, int] | Response:
     return redirect(url_for("books.show", book_id=book.id), code=303)
 
 
-@bp.delete("/<int:book_id>")
+@bp.delete("/<id:book_id>")
 @login_required
 def delete(book_id: int) -> Response:
     book = get_book(book_id, check_owner=True)

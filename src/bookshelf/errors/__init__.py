@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, make_response, render_template
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
 from bookshelf.extensions import db
+
+PROBLEM_JSON = "application/problem+json"
 
 TITLES = {
     400: _l("Bad request"),
@@ -25,6 +28,35 @@ TITLES = {
 }
 
 
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem(status: int, detail: str, errors: object = None) -> Response:
+    """An RFC 9457 problem details response, for the JSON API."""
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
+def field_errors(error: HTTPException) -> object:
+    """webargs puts messages under their location ({"json": {...}}); the client wants the fields."""
+    messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
+    if isinstance(messages, dict) and len(messages) == 1:
+        (only,) = messages.values()
+        return only if isinstance(only, dict) else {"_body": only}
+    return messages
+
+
 def render_error(status: int, message: str) -> tuple[str, int]:
     title = TITLES.get(status, _l("Error"))
     return render_template("errors/error.html", status=status, title=title, message=message), status
@@ -33,7 +65,10 @@ def render_error(status: int, message: str) -> tuple[str, int]:
 def handle_http_exception(error: HTTPException) -> Response | HTTPException:
     if error.code is None or error.code < 400:
         return error
-    response = make_response(render_error(error.code, error.description or ""))
+    if wants_problem_json():
+        response = problem(error.code, error.description or "", field_errors(error))
+    else:
+        response = make_response(render_error(error.code, error.description or ""))
     # Keep the headers the error carries, such as Allow on 405 and Retry-After on 429.
     for name, value in error.get_headers():
         if name.lower() != "content-type":
@@ -41,20 +76,26 @@ def handle_http_exception(error: HTTPException) -> Response | HTTPException:
     return response
 
 
-def handle_csrf_error(error: CSRFError) -> tuple[str, int]:
+def handle_csrf_error(error: CSRFError) -> tuple[str, int] | Response:
+    if wants_problem_json():
+        return problem(400, "A browser session writing to the API must send X-CSRFToken.")
     return render_error(
         400,
         _("This form has expired or did not come from this site. Reload the page and try again."),
     )
 
 
-def handle_database_unavailable(error: OperationalError) -> tuple[str, int]:
+def handle_database_unavailable(error: OperationalError) -> tuple[str, int] | Response:
     db.session.rollback()
+    if wants_problem_json():
+        return problem(503, "The database is not answering right now. Try again in a moment.")
     return render_error(503, _("The database is not answering right now. Try again in a moment."))
 
 
-def handle_server_error(error: InternalServerError) -> tuple[str, int]:
+def handle_server_error(error: InternalServerError) -> tuple[str, int] | Response:
     db.session.rollback()
+    if wants_problem_json():
+        return problem(500, "An unexpected error happened; it has been logged.")
     return render_error(500, _("An unexpected error happened; it has been logged."))
 
 

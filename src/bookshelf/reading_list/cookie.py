@@ -6,6 +6,7 @@ from flask import flash
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from bookshelf.ids import MAX_ID
 from bookshelf.signed_cookies import (
     UnreadableCookie,
     delete_cookie,
@@ -22,7 +23,7 @@ def parse_book_ids(value: object) -> list[int]:
     """A trusted-shape list of unique positive ids, in order; anything else is unreadable."""
     if not isinstance(value, list) or len(value) > MAX_BOOKS:
         raise UnreadableCookie(COOKIE_NAME)
-    if not all(type(item) is int and 0 < item < 2**63 for item in value):
+    if not all(type(item) is int and 0 < item <= MAX_ID for item in value):
         raise UnreadableCookie(COOKIE_NAME)
     return list(dict.fromkeys(value))
 

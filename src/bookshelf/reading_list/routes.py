@@ -6,6 +6,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from bookshelf.extensions import db
+from bookshelf.ids import parse_id
 from bookshelf.models import Book
 from bookshelf.reading_list import bp
 from bookshelf.reading_list.cookie import MAX_BOOKS, load_reading_list, save_reading_list
@@ -32,7 +33,7 @@ def index() -> Response:
 def add() -> Response:
     book_ids, _unreadable = load_reading_list()
     target = local_target(request.form.get("next")) or url_for("reading_list.index")
-    book_id = request.form.get("book_id", type=int)
+    book_id = request.form.get("book_id", type=parse_id)
     book = db.session.get(Book, book_id) if book_id else None
     if book is None:
         flash(_("That book does not exist (any more)."), "error")
@@ -47,7 +48,7 @@ def add() -> Response:
     return save_reading_list(redirect(target, code=303), book_ids)
 
 
-@bp.delete("/<int:book_id>")
+@bp.delete("/<id:book_id>")
 def remove(book_id: int) -> Response:
     book_ids, _unreadable = load_reading_list()
     if book_id in book_ids:

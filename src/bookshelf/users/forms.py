@@ -4,8 +4,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from bookshelf.auth.forms import PASSWORD_MAX
-from bookshelf.books.forms import strip
-from bookshelf.models import USERNAME_MAX
+from bookshelf.books.rules import strip
+from bookshelf.models import TOKEN_NAME_MAX, USERNAME_MAX
 
 PASSWORD_MIN = 8
 
@@ -31,4 +31,12 @@ class SignupForm(FlaskForm):
     confirm = PasswordField(
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        _l("What is this token for?"),
+        filters=[strip],
+        validators=[DataRequired(), Length(max=TOKEN_NAME_MAX)],
     )

@@ -2,15 +2,18 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from bookshelf.extensions import db
+from bookshelf.ids import parse_id
 from bookshelf.models import Book, User
 from bookshelf.users import bp
 from bookshelf.users.accounts import create_user, find_user, start_session
-from bookshelf.users.forms import SignupForm
+from bookshelf.users.forms import SignupForm, TokenForm
+from bookshelf.users.tokens import active_tokens, issue_token, revoke_token
 
 USERS_PER_PAGE = 50
 PROFILE_BOOKS = 50
@@ -27,7 +30,7 @@ def book_counts(user_ids: list[int]) -> dict[int, int]:
 
 @bp.get("")
 def index() -> str:
-    after = request.args.get("after", 0, type=int)
+    after = request.args.get("after", 0, type=parse_id)
     users = list(
         db.session.scalars(
             select(User).where(User.id > after).order_by(User.id).limit(USERS_PER_PAGE + 1)
@@ -43,20 +46,58 @@ def index() -> str:
     )
 
 
-@bp.get("/<int:user_id>")
-def show(user_id: int) -> str:
+def get_user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
         abort(404, description=_("There is no user with id %(id)d.", id=user_id))
-    books = db.session.scalars(
-        select(Book)
-        .where(Book.added_by_id == user.id)
-        .order_by(Book.id.desc())
-        .limit(PROFILE_BOOKS)
-    ).all()
+    return user
+
+
+def get_own_account(user_id: int) -> User:
+    user = get_user(user_id)
+    if user.id != current_user.id:
+        abort(403, description=_("Only the owner of this account may manage its tokens."))
+    return user
+
+
+@bp.get("/<id:user_id>")
+def show(user_id: int) -> str:
+    user = get_user(user_id)
+    own = current_user.is_authenticated and current_user.id == user.id
+    newest_first = select(Book).where(Book.added_by_id == user.id).order_by(Book.id.desc())
+    books = db.session.scalars(newest_first.limit(PROFILE_BOOKS)).all()
     return render_template(
-        "users/show.html", user=user, books=books, count=book_counts([user.id]).get(user.id, 0)
+        "users/show.html",
+        user=user,
+        books=books,
+        count=book_counts([user.id]).get(user.id, 0),
+        tokens=active_tokens(user) if own else None,
+        token_form=TokenForm() if own else None,
     )
+
+
+@bp.post("/<id:user_id>/tokens")
+@login_required
+def create_token(user_id: int) -> tuple[str, int] | Response:
+    user = get_own_account(user_id)
+    form = TokenForm()
+    if not form.validate():
+        flash(_("Give the token a name (up to 60 characters)."), "error")
+        return redirect(url_for("users.show", user_id=user.id), code=303)
+    record, token = issue_token(user, form.name.data or "")
+    # Rendered, not redirected: the token must not travel through the session cookie.
+    return render_template("users/token_created.html", user=user, record=record, token=token), 201
+
+
+@bp.delete("/<id:user_id>/tokens/<id:token_id>")
+@login_required
+def delete_token(user_id: int, token_id: int) -> Response:
+    user = get_own_account(user_id)
+    if revoke_token(user, token_id):
+        flash(_("The token was revoked."), "success")
+    else:
+        flash(_("That token does not exist or was already revoked."), "warning")
+    return redirect(url_for("users.show", user_id=user.id), code=303)
 
 
 @bp.get("/new")
