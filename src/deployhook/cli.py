@@ -55,6 +55,10 @@ def check_config(config_path: str | None) -> None:
     cfg = _load(config_path)
     click.echo(f"config OK: app {cfg.app_name!r}, {cfg.repository} branch {cfg.branch}")
     click.echo(f"  deploy_to {cfg.deploy_to}; database {cfg.database_url.split('@')[-1]}")
+    for stage in ("install", "test", "migrate"):
+        commands = getattr(cfg, stage)
+        shown = "; ".join(" ".join(argv) for argv in commands) or "(none)"
+        click.echo(f"  {stage}: {shown}")
     click.echo(f"  reload {cfg.reload_method}; health {cfg.health_url or '(none)'}")
     click.echo(f"  operator views {'enabled' if cfg.operator_token else 'disabled (no token)'}")
 

@@ -79,6 +79,14 @@ class Config:
         return self.timeouts.get(step, DEFAULT_TIMEOUTS.get(step, 600.0))
 
 
+# Without an explicit [commands] install: a fresh venv per release with the project installed
+# into it (pyproject/setup.py). Per release, so a rollback gets exactly the environment it was
+# tested with; `install = []` turns installing off.
+DEFAULT_INSTALL: tuple[tuple[str, ...], ...] = (
+    ("python3", "-m", "venv", ".venv"),
+    (".venv/bin/pip", "install", "--quiet", "."),
+)
+
 DEFAULT_TIMEOUTS = {
     "fetch": 300.0,
     "install": 900.0,
@@ -215,7 +223,10 @@ def config_from_dict(
     if isinstance(max_body, int) and max_body < 1024:
         problems.append("[server] max_body_bytes must be at least 1024")
 
-    install = _commands(commands.get("install"), "[commands] install", problems)
+    if "install" in commands:
+        install = _commands(commands.get("install"), "[commands] install", problems)
+    else:
+        install = DEFAULT_INSTALL
     test = _commands(commands.get("test"), "[commands] test", problems)
     migrate = _commands(commands.get("migrate"), "[commands] migrate", problems)
     if not test and "test" not in commands:

@@ -37,7 +37,7 @@ def base_config(deploy_to: Path, **sections: dict[str, Any]) -> dict[str, Any]:
             "branch": BRANCH,
             "deploy_to": str(deploy_to),
         },
-        "commands": {"test": [["true"]]},
+        "commands": {"install": [], "test": [["true"]]},
         "reload": {"method": "none"},
     }
     for name, values in sections.items():

@@ -25,6 +25,18 @@ def test_example_config_is_valid() -> None:
     assert cfg.operator_token is None  # operator views off until a token is set
 
 
+def test_default_install_is_a_venv_per_release(tmp_path: Path) -> None:
+    data = base_config(tmp_path)
+    del data["commands"]["install"]
+    cfg = config_from_dict(data, {"DEPLOYHOOK_SECRET": SECRET})
+    assert cfg.install == (
+        ("python3", "-m", "venv", ".venv"),
+        (".venv/bin/pip", "install", "--quiet", "."),
+    )
+    data["commands"]["install"] = []
+    assert config_from_dict(data, {"DEPLOYHOOK_SECRET": SECRET}).install == ()
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     data = base_config(tmp_path)
     data["app"].update(branch="main; rm -rf /", deploy_to="relative/dir", keep_releases=1)

@@ -55,7 +55,7 @@ def test_webhook_answers_fast_while_a_deploy_runs(tmp_path: Path) -> None:
     data["app"]["git_url"] = str(origin)
     data["server"].update(port=port, rate_limit="100000/minute", debounce_seconds=0.0)
     # The deploy's test step sleeps far longer than GitHub's 10 s delivery timeout.
-    data["commands"] = {"test": [[sys.executable, "-c", "import time; time.sleep(20)"]]}
+    data["commands"]["test"] = [[sys.executable, "-c", "import time; time.sleep(20)"]]
     config = tmp_path / "dh.toml"
     config.write_text(to_toml(data))
     proc = subprocess.Popen(

@@ -270,7 +270,7 @@ def test_serve_killed_mid_deploy_recovers_on_restart(setup: Setup) -> None:
     data = base_config(setup.deploy_to)
     data["server"].update(port=port, debounce_seconds=0.0)
     data["app"]["git_url"] = str(setup.origin)
-    data["commands"] = {"test": [[sys.executable, "-c", "import time; time.sleep(3)"]]}
+    data["commands"]["test"] = [[sys.executable, "-c", "import time; time.sleep(3)"]]
     config = setup.tmp / "dh.toml"
     config.write_text(to_toml(data))
     env = dict(os.environ, DEPLOYHOOK_SECRET=SECRET, DEPLOYHOOK_OPERATOR_TOKEN=TOKEN)
