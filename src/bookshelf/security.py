@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, abort, request
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 # No inline scripts or styles anywhere: every asset is a file under /static.
@@ -20,7 +21,18 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def reject_nul_characters() -> None:
+    """No NUL in form fields or query strings: no column can store it, no person types it."""
+    if request.path.startswith("/api/"):
+        return  # the API's schemas say which strings they take
+    for values in (request.args, request.form):
+        if any("\x00" in value for value in values.values()):
+            abort(400, description=_("The request contains a NUL character."))
+
+
 def register_security_headers(app: Flask) -> None:
+    app.before_request(reject_nul_characters)
+
     production = not (app.config["BOOKSHELF_DEVELOPMENT"] or app.testing)
 
     @app.after_request

@@ -254,3 +254,16 @@ def test_date_added_is_set_per_row_by_the_database(app: Flask) -> None:
     # The database's CURRENT_DATE (UTC on SQLite); allow for a run across midnight.
     today = dt.datetime.now(dt.UTC).date()
     assert first.date_added in {today, today - dt.timedelta(days=1), dt.date.today()}
+
+
+@pytest.mark.parametrize("field", ["title", "author", "review"])
+def test_nul_characters_are_rejected_not_a_server_error(
+    app: Flask, client: FlaskClient, field: str
+) -> None:
+    response = client.post(
+        "/books", data={**VALID, field: "bad\x00value", "csrf_token": csrf_token(client)}
+    )
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(Book)).all() == []

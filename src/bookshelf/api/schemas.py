@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
 
 from bookshelf.books.queries import DEFAULT_PER_PAGE, MAX_JUMP_PAGE, MAX_PER_PAGE, SORT_ORDERS
-from bookshelf.books.rules import BOOK_RULES, strip
+from bookshelf.books.rules import BOOK_RULES, strip, text_pattern
 from bookshelf.ids import MAX_ID
 from bookshelf.search.queries import MAX_RESULT_PAGES, MAX_TERM_LENGTH
 
@@ -17,7 +17,9 @@ def rule_validators(name: str) -> list[validate.Validator]:
     rule = BOOK_RULES[name]
     checks: list[validate.Validator] = []
     if rule.max_length is not None:
-        checks.append(validate.Length(min=1 if rule.required else 0, max=rule.max_length))
+        checks.append(validate.Length(max=rule.max_length))
+        message = "Must not be blank or contain NUL." if rule.required else "Must not contain NUL."
+        checks.append(validate.Regexp(text_pattern(rule), error=message))
     if rule.minimum is not None:
         checks.append(validate.Range(min=rule.minimum, max=rule.maximum))
     return checks
@@ -34,11 +36,10 @@ class BookInputSchema(Schema):
     pages_num = fields.Integer(strict=True, required=True, validate=rule_validators("pages_num"))
     review = fields.String(allow_none=True, validate=rule_validators("review"))
 
-    @pre_load
-    def strip_text(self, data: Any, **_kwargs: Any) -> Any:
-        if isinstance(data, dict):
-            return {key: strip(value) for key, value in data.items()}
-        return data
+    @post_load
+    def strip_text(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        # Validated as sent (so the OpenAPI document is exact), stored without outer blanks.
+        return {key: strip(value) for key, value in data.items()}
 
 
 class BookPatchSchema(BookInputSchema):

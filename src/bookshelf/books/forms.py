@@ -3,9 +3,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
-from bookshelf.books.rules import BOOK_RULES, strip
+from bookshelf.books.rules import BOOK_RULES, strip, text_pattern
 from bookshelf.models import Book
 
 
@@ -21,6 +28,7 @@ def validators_for(name: str) -> list[object]:
         checks.append(Optional())
     if rule.max_length is not None:
         checks.append(Length(max=rule.max_length))
+        checks.append(Regexp(text_pattern(rule), message=_l("Remove the invisible characters.")))
     if is_number:
         checks.append(NumberRange(min=rule.minimum, max=rule.maximum))
     return checks

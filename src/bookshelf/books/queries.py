@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, func, select, text, tuple_
 
@@ -18,6 +20,8 @@ MAX_PER_PAGE = 100
 MAX_JUMP_PAGE = 50
 # Counting stops here; a larger catalogue shows an estimate instead of an exact COUNT(*).
 EXACT_COUNT_CAP = 1000
+# Seconds an estimated (not exact) catalogue size is reused by each worker process.
+ESTIMATE_TTL = 30.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,25 @@ def list_books(
 
 
 def catalogue_size() -> CatalogueSize:
+    """Exact up to EXACT_COUNT_CAP; above that an estimate, reused for ESTIMATE_TTL seconds.
+
+    The page says "About N books" then, so a few seconds' staleness is honest, and skipping
+    the two queries saves a tenth of what a page of the list costs.
+    """
+    cache = current_app.extensions.setdefault("bookshelf.catalogue_size", {})
+    now = time.monotonic()
+    cached = cache.get("estimate")
+    if cached is not None and now - cached[0] < ESTIMATE_TTL:
+        return cached[1]
+    size = measure_catalogue_size()
+    if size.exact:
+        cache.pop("estimate", None)
+    else:
+        cache["estimate"] = (now, size)
+    return size
+
+
+def measure_catalogue_size() -> CatalogueSize:
     """Exact up to EXACT_COUNT_CAP; above that PostgreSQL's planner estimate, else a floor."""
     capped = select(Book.id).limit(EXACT_COUNT_CAP + 1).subquery()
     count = db.session.scalar(select(func.count()).select_from(capped)) or 0
