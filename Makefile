@@ -63,5 +63,8 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
+# Load tests with wrk against gunicorn/granian on loopback; settings in bench/run.py.
+# BENCH_ROWS=10000,100000,1000000 make bench  for the full run (default: 100000 books).
 bench: $(VENV)/.installed-bench
-	@echo "bench: harness not written yet" && exit 1
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python -m bench.run

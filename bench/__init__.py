@@ -1,0 +1,1 @@
+"""Benchmark harness for bookshelf (`make bench`); never imported by the app or the tests."""

@@ -1,0 +1,612 @@
+"""`make bench`: seed catalogues, serve the app under the production config, load it with wrk.
+
+For every size in BENCH_ROWS (default 100000) and each database (PostgreSQL, SQLite) the
+harness creates a fresh database, seeds it with `flask seed`, starts the app with gunicorn and
+deploy/gunicorn.conf.py on a free loopback port, and measures each page twice with wrk: one
+client (latency, for the p95 targets) and BENCH_CONCURRENCY clients (throughput). On
+PostgreSQL it also serves the two baselines with the same server and compares gunicorn sync,
+gunicorn gthread and granian on /books. Results go to bench/results/<date>.json, then
+bench/report.py regenerates docs/PERFORMANCE.md and its chart.
+
+Settings (environment): BENCH_ROWS=10000,100000,1000000  BENCH_DURATION=5 (seconds per
+measurement)  BENCH_WARMUP=1  BENCH_CONCURRENCY=8  BENCH_DATABASES=postgresql,sqlite
+BENCH_PG=postgresql://postgres@127.0.0.1:5432  BENCH_SERVERS=1 (0 skips the comparison).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+WORK = BENCH / ".work"
+RESULTS = BENCH / "results"
+BIN = Path(sys.executable).parent
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
+WRK_SCRIPT = BENCH / "wrk.lua"
+
+# Words from `flask seed`: "river" is in roughly a third of the books; a title number is rare.
+COMMON_TERM = "river"
+MID_TERM = "anna dickens"
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+CPUS = os.cpu_count() or 2
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+@dataclass(frozen=True)
+class Settings:
+    rows: list[int]
+    duration: int
+    warmup: int
+    concurrency: int
+    databases: list[str]
+    pg_base: str
+    servers: bool
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        rows = [int(n.replace("_", "")) for n in os.environ.get("BENCH_ROWS", "100000").split(",")]
+        return cls(
+            rows=sorted(set(rows)),
+            duration=int(os.environ.get("BENCH_DURATION", "5")),
+            warmup=int(os.environ.get("BENCH_WARMUP", "1")),
+            concurrency=int(os.environ.get("BENCH_CONCURRENCY", "8")),
+            databases=os.environ.get("BENCH_DATABASES", "postgresql,sqlite").split(","),
+            pg_base=os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432").rstrip("/"),
+            servers=os.environ.get("BENCH_SERVERS", "1") != "0",
+        )
+
+
+@dataclass
+class Target:
+    """One URL to load; `path` may hold {id}, replaced per request by a random id in `ids`."""
+
+    name: str
+    path: str
+    ids: tuple[int, int] | None = None
+
+    def sample_path(self) -> str:
+        return self.path.replace("{id}", str(self.ids[0])) if self.ids else self.path
+
+
+@dataclass
+class Results:
+    settings: Settings
+    started: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    seeds: list[dict[str, Any]] = field(default_factory=list)
+    memory: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+class Processes:
+    """Every server the harness starts, each in its own process group, stopped in `close`."""
+
+    def __init__(self) -> None:
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self, cmd: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen[bytes]:
+        log_file = (WORK / f"{log_name}.log").open("ab")
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log_file.close()
+        self.running.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        # TERM the whole group (master and workers), then KILL what is left.
+        for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
+            if proc.poll() is not None:
+                break
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(wait)
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # stray workers of an exited master
+        if proc in self.running:
+            self.running.remove(proc)
+
+    def close(self) -> None:
+        for proc in list(self.running):
+            self.stop(proc)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_get(port: int, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def wait_ready(proc: subprocess.Popen[bytes], port: int, path: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}; see bench/.work/*.log")
+        with suppress(OSError):
+            status, _ = http_get(port, path, timeout=2)
+            if status < 500:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"server on port {port} not ready after {STARTUP_TIMEOUT:.0f} s")
+
+
+def child_pids(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    with suppress(OSError):
+        return [int(p) for p in children.read_text().split()]
+    return []
+
+
+def memory_of(pid: int) -> dict[str, float]:
+    """RSS and PSS (shared pages divided among the processes sharing them), in MB."""
+    values: dict[str, float] = {}
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in {"Rss", "Pss"}:
+                values[key.lower() + "_mb"] = round(int(rest.split()[0]) / 1024, 1)
+    return values
+
+
+# --- servers -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    kind: str  # gunicorn | granian
+    workers: int | None = None  # None: deploy/gunicorn.conf.py decides
+    threads: int = 1
+
+    def describe(self) -> str:
+        workers = self.workers or production_workers()
+        if self.kind == "granian":
+            return f"granian WSGI, {workers} workers x {self.threads} blocking threads"
+        if self.threads > 1:
+            return f"gunicorn gthread, {workers} workers x {self.threads} threads"
+        return f"gunicorn sync, {workers} workers (deploy/gunicorn.conf.py)"
+
+
+def production_workers() -> int:
+    # The formula of deploy/gunicorn.conf.py, read back for the report.
+    return int(os.environ.get("GUNICORN_WORKERS", str(min(CPUS * 2 + 1, 8))))
+
+
+PRODUCTION = Server("gunicorn-sync", "gunicorn")
+COMPARED = [
+    Server("gunicorn-gthread", "gunicorn", workers=CPUS, threads=4),
+    Server("granian", "granian", workers=CPUS, threads=4),
+]
+
+
+def app_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "GRANIAN_"))}
+    env.update(
+        BOOKSHELF_ENV="production",
+        SECRET_KEY=secrets.token_hex(32),  # fresh per run, never written anywhere
+        DATABASE_URL=database_url,
+        FLASK_APP="bookshelf",
+        BOOKSHELF_INSTANCE_PATH=str(WORK / "instance"),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.pop("FLASK_DEBUG", None)
+    env.update(extra or {})
+    return env
+
+
+@contextmanager
+def serving(
+    procs: Processes, server: Server, target: str, env: dict[str, str], ready_path: str
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    port = free_port()
+    if server.kind == "gunicorn":
+        approot = WORK / "approot"
+        approot.mkdir(parents=True, exist_ok=True)
+        current = approot / "current"
+        if not current.is_symlink():
+            current.symlink_to(ROOT)
+        env = dict(
+            env,
+            APP_ROOT=str(approot),
+            GUNICORN_BIND=f"127.0.0.1:{port}",
+            GUNICORN_PIDFILE=str(WORK / f"gunicorn-{port}.pid"),
+        )
+        if server.workers:
+            env["GUNICORN_WORKERS"] = str(server.workers)
+        cmd = [str(BIN / "python"), "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
+        if server.threads > 1:
+            cmd += ["--worker-class", "gthread", "--threads", str(server.threads)]
+        cmd.append(target)
+    else:
+        module, _, attr = target.partition(":")
+        factory = attr.endswith("()")
+        cmd = [
+            str(BIN / "granian"),
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(server.workers or CPUS),
+            "--blocking-threads",
+            str(server.threads),
+            "--no-ws",
+            "--access-log",  # gunicorn logs every request in production; so does this one
+        ]
+        if factory:
+            cmd.append("--factory")
+        cmd.append(f"{module}:{attr.removesuffix('()')}")
+    proc = procs.start(cmd, env, f"server-{server.name}")
+    try:
+        wait_ready(proc, port, ready_path)
+        yield port, proc
+    finally:
+        procs.stop(proc)
+
+
+# --- load --------------------------------------------------------------------------------
+
+
+def run_wrk(port: int, target: Target, connections: int, seconds: int) -> dict[str, Any]:
+    cmd = [
+        "wrk",
+        "-t1",  # one load thread: the other core serves
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(WRK_SCRIPT),
+        f"http://127.0.0.1:{port}{target.path if not target.ids else '/'}",
+    ]
+    if target.ids:
+        cmd += ["--", target.path, str(target.ids[0]), str(target.ids[1])]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("BENCHJSON "))
+    raw = json.loads(line.removeprefix("BENCHJSON "))
+    errors = sum(raw[k] for k in raw if k.endswith("_errors")) + raw["timeouts"]
+    return {
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p90_ms": raw["p90_us"] / 1000,
+        "p95_ms": raw["p95_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        "errors": errors,
+        "kb_per_response": round(raw["bytes"] / max(raw["requests"], 1) / 1024, 1),
+    }
+
+
+def measure(
+    results: Results,
+    port: int,
+    targets: list[Target],
+    meta: dict[str, Any],
+    modes: tuple[int, ...],
+) -> None:
+    settings = results.settings
+    for target in targets:
+        status, _ = http_get(port, target.sample_path())
+        base = dict(meta, target=target.name, path=target.path)
+        if status == 404:
+            log(f"  {target.name:<14} {target.path}: answers 404, skipped")
+            results.runs.append(dict(base, skipped="answers 404 (not implemented yet)"))
+            continue
+        if status != 200:
+            # Measuring an error page would flatter the numbers: say so and move on.
+            log(f"  {target.name:<14} {target.path}: answers {status}, skipped")
+            results.runs.append(dict(base, skipped=f"answers {status}"))
+            results.notes.append(f"{meta} {target.path} answered {status}, not measured")
+            continue
+        for connections in modes:
+            if settings.warmup:
+                run_wrk(port, target, connections, settings.warmup)
+            load = round(os.getloadavg()[0], 2)  # other work on the machine skews a run
+            stats = run_wrk(port, target, connections, settings.duration)
+            results.runs.append(dict(base, connections=connections, loadavg_1m=load, **stats))
+            log(
+                f"  {target.name:<14} c{connections:<2} {stats['rps']:>8.0f} req/s  "
+                f"p50 {stats['p50_ms']:6.2f}  p95 {stats['p95_ms']:6.2f}  "
+                f"p99 {stats['p99_ms']:6.2f} ms  errors {stats['errors']}"
+            )
+            if stats["errors"]:
+                results.notes.append(
+                    f"{meta} {target.name} c{connections}: {stats['errors']} errors"
+                )
+
+
+def record_memory(results: Results, proc: subprocess.Popen[bytes], meta: dict[str, Any]) -> None:
+    workers = [dict(pid=pid, **memory_of(pid)) for pid in child_pids(proc.pid)]
+    results.memory.append(dict(meta, master=memory_of(proc.pid), workers=workers))
+    rss = ", ".join(f"{w.get('rss_mb', 0):.0f}" for w in workers)
+    log(f"  RSS per worker after the run (MB): {rss}")
+
+
+# --- databases ---------------------------------------------------------------------------
+
+
+def seed(results: Results, db: str, rows: int, url: str) -> None:
+    env = app_env(url)
+    flask = str(BIN / "flask")
+    subprocess.run([flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    log(f"seeding {rows:,} books into {db}")
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [flask, "seed", "--count", str(rows)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    output = proc.stdout.read().decode(errors="replace")
+    # wait4 gives this child's own peak RSS: the "memory flat" check.
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if proc.returncode:
+        raise RuntimeError(f"flask seed failed:\n{output[-2000:]}")
+    match = re.search(r"in ([\d.]+) s \(([\d,]+) rows/s\)", output)
+    record = {
+        "db": db,
+        "rows": rows,
+        "rows_per_s": int(match.group(2).replace(",", "")) if match else round(rows / wall),
+        "seconds": float(match.group(1)) if match else round(wall, 1),
+        "wall_s_with_startup": round(wall, 1),
+        "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
+    }
+    results.seeds.append(record)
+    log(
+        f"  {record['rows_per_s']:,} rows/s ({record['seconds']} s), "
+        f"peak RSS {record['max_rss_mb']} MB"
+    )
+
+
+def id_range(db: str, url: str) -> tuple[int, int]:
+    sql = "SELECT min(id), max(id) FROM books"
+    if db == "postgresql":
+        with psycopg.connect(url) as connection:
+            row = connection.execute(sql).fetchone()
+    else:
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            row = connection.execute(sql).fetchone()
+    assert row is not None and row[0] is not None
+    return int(row[0]), int(row[1])
+
+
+def targets_for(low: int, high: int, rows: int) -> list[Target]:
+    rare = str(low + rows // 2 + 7)  # a title number: a handful of prefix matches
+    return [
+        Target("books_first", "/books"),
+        # The deepest pages: "Last" and the second-to-last page reached by Next (keyset).
+        Target("books_last", "/books?last=1"),
+        Target("books_deep", f"/books?after={low + 40}&page={max(rows // 20 - 1, 2)}"),
+        Target("book_show", "/books/{id}", (low, high)),
+        Target("search_common", f"/search?term={quote(COMMON_TERM)}"),
+        Target("search_rare", f"/search?term={quote(rare)}"),
+        # Two words each in about a tenth of the books, together in one in 120: the costliest
+        # kind of search (shown, but not one of the issue's targets).
+        Target("search_mid", f"/search?term={quote(MID_TERM)}"),
+        Target("api_books", "/api/v1/books"),
+        Target("healthz", "/healthz"),
+    ]
+
+
+@contextmanager
+def postgres_database(settings: Settings, rows: int) -> Iterator[str]:
+    name = f"bookshelf_bench_{rows}_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = f"{settings.pg_base}/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{settings.pg_base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def sqlite_database(rows: int) -> Iterator[str]:
+    path = WORK / f"bench-{rows}-{os.getpid()}.sqlite3"
+    try:
+        yield f"sqlite:///{path}"
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def bench_postgres(results: Results, procs: Processes, rows: int) -> None:
+    settings = results.settings
+    c = settings.concurrency
+    with postgres_database(settings, rows) as url:
+        seed(results, "postgresql", rows, url)
+        with psycopg.connect(url, autocommit=True) as connection:
+            # A steady state: autovacuum would do this within minutes of the COPY.
+            connection.execute("VACUUM (ANALYZE) books")
+        low, high = id_range("postgresql", url)
+        env = app_env(url, {"BENCH_RAW_DATABASE_URL": url})
+        meta = {"db": "postgresql", "rows": rows}
+
+        log(f"postgresql {rows:,}: app under {PRODUCTION.describe()}")
+        with serving(procs, PRODUCTION, "bookshelf:create_app()", env, "/healthz") as (port, p):
+            measure(
+                results,
+                port,
+                targets_for(low, high, rows),
+                {**meta, "server": PRODUCTION.name},
+                (1, c),
+            )
+            record_memory(results, p, {**meta, "server": PRODUCTION.name, "app": "bookshelf"})
+
+        log("baselines on the same server")
+        baselines = [
+            ("bench.baselines.hello:app", Target("baseline_hello", "/")),
+            ("bench.baselines.raw_listing:app", Target("baseline_raw", "/raw/books")),
+        ]
+        for app_spec, target in baselines:
+            with serving(procs, PRODUCTION, app_spec, env, target.path) as (port, p):
+                measure(results, port, [target], {**meta, "server": PRODUCTION.name}, (1, c))
+
+        if settings.servers:
+            log("server comparison on /books")
+            for server in COMPARED:
+                log(f"  {server.describe()}")
+                with serving(procs, server, "bookshelf:create_app()", env, "/healthz") as (port, p):
+                    measure(
+                        results,
+                        port,
+                        [Target("books_first", "/books")],
+                        {**meta, "server": server.name},
+                        (1, c),
+                    )
+                    record_memory(results, p, {**meta, "server": server.name, "app": "bookshelf"})
+
+
+def bench_sqlite(results: Results, procs: Processes, rows: int) -> None:
+    settings = results.settings
+    with sqlite_database(rows) as url:
+        seed(results, "sqlite", rows, url)
+        low, high = id_range("sqlite", url)
+        meta = {"db": "sqlite", "rows": rows, "server": PRODUCTION.name}
+        log(f"sqlite {rows:,}: app under {PRODUCTION.describe()}")
+        with serving(procs, PRODUCTION, "bookshelf:create_app()", app_env(url), "/healthz") as (
+            port,
+            p,
+        ):
+            measure(results, port, targets_for(low, high, rows), meta, (1, settings.concurrency))
+            record_memory(results, p, {**meta, "app": "bookshelf"})
+
+
+def machine() -> dict[str, Any]:
+    def version(cmd: list[str]) -> str:
+        with suppress(Exception):
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+        return "?"
+
+    model = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        "?",
+    )
+    return {
+        "cpus": CPUS,
+        "cpu": model,
+        "python": platform.python_version(),
+        "wrk": version(["wrk", "--version"]).splitlines()[0] if shutil.which("wrk") else "?",
+        "gunicorn": version([str(BIN / "python"), "-m", "gunicorn", "--version"]),
+        "granian": version([str(BIN / "granian"), "--version"]),
+        "postgres": version(["psql", "--version"]),
+        "sqlite": sqlite3.sqlite_version,
+        "commit": version(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+        "loadavg_at_start": os.getloadavg(),
+    }
+
+
+def interrupted(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> int:
+    if not shutil.which("wrk"):
+        print("wrk is missing: `apt-get install wrk` (make bench does it)", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    WORK.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = Results(settings)
+    info = machine()
+    procs = Processes()
+    # SIGTERM (make interrupted, timeout) takes the same cleanup path as Ctrl-C.
+    signal.signal(signal.SIGTERM, interrupted)
+    started = time.monotonic()
+    try:
+        for rows in settings.rows:
+            if "postgresql" in settings.databases:
+                bench_postgres(results, procs, rows)
+            if "sqlite" in settings.databases:
+                bench_sqlite(results, procs, rows)
+    finally:
+        procs.close()
+    info["loadavg_at_end"] = os.getloadavg()
+    info["elapsed_s"] = round(time.monotonic() - started)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%MZ")
+    out = RESULTS / f"{stamp}.json"
+    payload = {
+        "started": results.started,
+        "machine": info,
+        "settings": {
+            "rows": settings.rows,
+            "duration_s": settings.duration,
+            "warmup_s": settings.warmup,
+            "concurrency": settings.concurrency,
+            "wrk_threads": 1,
+            "databases": settings.databases,
+            "production_server": PRODUCTION.describe(),
+            "compared_servers": [s.describe() for s in COMPARED],
+        },
+        "seeds": results.seeds,
+        "runs": results.runs,
+        "memory": results.memory,
+        "notes": results.notes,
+    }
+    out.write_text(json.dumps(payload, indent=1) + "\n")
+    log(f"wrote {out.relative_to(ROOT)} in {info['elapsed_s']} s")
+    from bench.report import write_report
+
+    write_report(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
