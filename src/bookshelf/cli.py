@@ -17,6 +17,7 @@ from bookshelf.extensions import db
 from bookshelf.models import Book
 from bookshelf.users.accounts import create_user, find_user
 from bookshelf.users.forms import PASSWORD_MIN
+from bookshelf.users.tokens import issue_token
 
 CLASSICS = [
     {
@@ -172,6 +173,17 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(f"The password needs at least {PASSWORD_MIN} characters.")
         user = create_user(username, password, is_admin=True)
         click.echo(f"Created the admin {user.username}.")
+
+    @app.cli.command("create-token")
+    @click.argument("username")
+    @click.argument("name", default="command line")
+    def create_token(username: str, name: str) -> None:
+        """Print a new personal API token for USERNAME (shown once; only its hash is kept)."""
+        user = find_user(username)
+        if user is None:
+            raise click.ClickException(f"There is no user {username!r}.")
+        _record, token = issue_token(user, name)
+        click.echo(token)
 
     @app.cli.command("seed")
     @click.option("--count", default=1000, show_default=True, type=click.IntRange(1, 50_000_000))

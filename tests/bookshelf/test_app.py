@@ -226,3 +226,19 @@ def test_flask_routes_lists_the_crud_table(tmp_path: Path) -> None:
     ).stdout
     for rule in ["/books/<id:book_id>/edit", "/books/new", "/search", "/healthz"]:
         assert rule in output
+
+
+def test_create_token_command(app: Flask, client: FlaskClient) -> None:
+    from bookshelf_helpers import create_account
+
+    create_account(app, "anna")
+    runner = app.test_cli_runner()
+    token = runner.invoke(args=["create-token", "anna", "curl"]).output.strip()
+    assert token.startswith("bks_")
+    response = client.post(
+        "/api/v1/books",
+        json={"title": "T", "author": "A", "pages_num": 1},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201
+    assert runner.invoke(args=["create-token", "nobody"]).exit_code != 0

@@ -66,7 +66,9 @@ def handle_http_exception(error: HTTPException) -> Response | HTTPException:
     if error.code is None or error.code < 400:
         return error
     if wants_problem_json():
-        response = problem(error.code, error.description or "", field_errors(error))
+        errors = field_errors(error)
+        detail = "Some fields are invalid; see `errors`." if errors else error.description or ""
+        response = problem(error.code, detail, errors)
     else:
         response = make_response(render_error(error.code, error.description or ""))
     # Keep the headers the error carries, such as Allow on 405 and Retry-After on 429.
