@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export FLASK_APP := bookshelf
 
-.PHONY: run test lint format lock bench soak screenshots clean install install-dev
+.PHONY: run test lint format lock bench soak screenshots clean install install-dev i18n-extract i18n-compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,25 @@ $(VENV)/.installed-bench: requirements/bench.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed-main $(VENV)/.installed-dev
 
+# Message catalogues are compiled from the committed .po files, never committed as binaries.
+TRANSLATIONS := src/bookshelf/translations
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po | $(VENV)/.installed-main
+	$(BIN)/pybabel compile --use-fuzzy -d $(TRANSLATIONS) -l $*
+
+i18n-extract: install-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --omit-header \
+		-o $(TRANSLATIONS)/messages.pot src/bookshelf
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-location --width 100
+
+i18n-compile: $(CATALOGUES)
+
 install: $(VENV)/.installed-main
 install-dev: $(VENV)/.installed-dev
 
 run: export BOOKSHELF_ENV = development
-run: install
+run: install i18n-compile
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-classics
 	$(BIN)/flask --debug run --host $(HOST) --port $(PORT)
@@ -45,7 +59,7 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+test: lint i18n-compile
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Regenerate the exact pins from the ranges in pyproject.toml.

@@ -1,0 +1,78 @@
+"""English and Russian: the switcher's cookie, Accept-Language, translated messages and dates."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bookshelf_helpers import add_books, create_account, csrf_token, flashes, make_rows, sign_in
+
+
+def test_english_is_the_default(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in html and "Welcome to Bookshelf" in html
+
+
+def test_accept_language_picks_russian(client: FlaskClient) -> None:
+    html = client.get("/", headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"}).get_data(
+        as_text=True
+    )
+    assert '<html lang="ru">' in html
+    assert "Добро пожаловать в Bookshelf" in html and "Книги" in html
+
+
+def test_the_switcher_remembers_the_choice_over_accept_language(client: FlaskClient) -> None:
+    response = client.post(
+        "/language",
+        data={"language": "ru", "next": "/books?sort=title", "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 303 and response.headers["Location"] == "/books?sort=title"
+    assert "lang=ru" in response.headers["Set-Cookie"]
+    html = client.get("/books", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="ru">' in html and "Сортировка" in html
+    back = client.post("/language", data={"language": "en", "csrf_token": csrf_token(client)})
+    assert back.headers["Location"] == "/"
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "bad", [{"language": "xx"}, {"language": "ru", "next": "https://evil.example"}]
+)
+def test_switcher_rejects_unknown_languages_and_foreign_redirects(
+    client: FlaskClient, bad: dict[str, str]
+) -> None:
+    response = client.post("/language", data={**bad, "csrf_token": csrf_token(client)})
+    assert response.headers["Location"] == "/"
+    if bad["language"] == "xx":
+        assert "Set-Cookie" not in response.headers or "lang=" not in response.headers["Set-Cookie"]
+
+
+def test_switcher_needs_csrf(client: FlaskClient) -> None:
+    assert client.post("/language", data={"language": "ru"}).status_code == 400
+
+
+def test_flash_messages_form_errors_plurals_and_dates_are_translated(
+    app: Flask, client: FlaskClient
+) -> None:
+    client.set_cookie("lang", "ru")
+    create_account(app, "anna")
+    sign_in(client, "anna")
+    invalid = client.post(
+        "/books",
+        data={"title": "", "author": "A", "pages_num": "0", "csrf_token": csrf_token(client)},
+    )
+    html = invalid.get_data(as_text=True)
+    assert ("error", "Книга не сохранена: исправьте отмеченные поля.") in flashes(html)
+    assert "Обязательное поле." in html  # WTForms' own Russian catalogue
+    add_books(app, make_rows(5, pages_num=3))
+    listing = client.get("/books").get_data(as_text=True)
+    assert "5 книг в каталоге" in listing and "3 страницы" in listing
+    assert "2026" in listing or "г." in listing  # a Russian-formatted date
+    assert client.get("/books/999").get_data(as_text=True).count("Не найдено") >= 1
+
+
+def test_error_pages_are_translated(client: FlaskClient) -> None:
+    client.set_cookie("lang", "ru")
+    html = client.get("/nowhere").get_data(as_text=True)
+    assert "404 · Не найдено" in html and "На главную" in html
