@@ -25,15 +25,21 @@ from typing import Any
 APP_ROOT = os.environ.get("APP_ROOT", "/srv/bookshelf")
 CURRENT = os.path.join(APP_ROOT, "current")
 
+# In a plain checkout (no deployhook layout) the file still works: no chdir, no pidfile.
+DEPLOYED = os.path.isdir(CURRENT)
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-pidfile = os.environ.get("GUNICORN_PIDFILE", "/run/bookshelf/gunicorn.pid")
+pidfile = os.environ.get("GUNICORN_PIDFILE") or (
+    "/run/bookshelf/gunicorn.pid" if os.path.isdir("/run/bookshelf") else None
+)
 workers = int(os.environ.get("GUNICORN_WORKERS", str(min(multiprocessing.cpu_count() * 2 + 1, 8))))
 worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # How long old workers may finish in-flight requests after deployhook TERMs the old master.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 # chdir is applied again by the re-exec'd master, so it lands in the new release.
-chdir = CURRENT
+if DEPLOYED:
+    chdir = CURRENT
 # The app must be imported by the new master's workers, not inherited from the old master.
 preload_app = False
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
@@ -44,6 +50,8 @@ forwarded_allow_ips = "127.0.0.1"
 
 def on_starting(server: Any) -> None:
     """Make a later USR2 re-exec go through ``current`` (new venv, new code, new cwd)."""
+    if not DEPLOYED:
+        return
     server.START_CTX["cwd"] = CURRENT
     venv_python = os.path.join(CURRENT, ".venv", "bin", "python")
     if os.path.exists(venv_python):
