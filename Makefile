@@ -59,8 +59,16 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint i18n-compile
+test: lint i18n-compile node_modules/.package-lock.json
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# axe-core for the browser accessibility check; without npm that one check is skipped.
+node_modules/.package-lock.json: package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent; \
+	else echo "npm not found: the accessibility check will be skipped"; fi
+
+screenshots: install-dev i18n-compile node_modules/.package-lock.json
+	$(BIN)/pytest tests/browser/screenshots.py -q -p no:cacheprovider
 
 # Regenerate the exact pins from the ranges in pyproject.toml.
 lock:

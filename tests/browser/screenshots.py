@@ -1,0 +1,54 @@
+"""`make screenshots`: the main pages at desktop and phone width, in English and Russian.
+
+Run explicitly (pytest tests/browser/screenshots.py); it is not part of `make test`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
+BOOKS = [
+    ("Мастер и Маргарита", "Михаил Булгаков", "480", "Рукописи не горят."),
+    ("Dead Souls", "Nikolai Gogol", "352", "Funny and sad at once."),
+    ("War and Peace", "Leo Tolstoy", "1225", ""),
+]
+
+
+def fill_catalogue(page: Page) -> None:
+    page.goto("/users/new")
+    page.fill("#username", "anna")
+    page.fill("#password", "correct horse battery")
+    page.fill("#confirm", "correct horse battery")
+    page.click("button[type=submit].button-primary")
+    for title, author, pages, review in BOOKS:
+        page.goto("/books/new")
+        page.fill("#title", title)
+        page.fill("#author", author)
+        page.fill("#pages_num", pages)
+        page.fill("#review", review)
+        page.click("button[type=submit].button-primary")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("locale", ["en", "ru"])
+def test_screenshots(browser, server: str, viewport: str, locale: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(
+        base_url=server, viewport=VIEWPORTS[viewport], locale=locale, device_scale_factor=1
+    )
+    page = context.new_page()
+    fill_catalogue(page)
+    pages = {"home": "/", "books": "/books", "book": "/books/3", "search": "/search?term=булгак"}
+    for name, path in pages.items():
+        page.goto(path)
+        page.screenshot(path=OUT / f"{name}-{viewport}-{locale}.png", full_page=viewport == "phone")
+    page.goto("/books/new")
+    page.fill("#title", "   ")
+    page.click("button[type=submit].button-primary")
+    page.screenshot(path=OUT / f"form-errors-{viewport}-{locale}.png")
+    context.close()

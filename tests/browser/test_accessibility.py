@@ -1,0 +1,39 @@
+"""axe-core (from npm) on the main pages: no serious or critical violations, in both languages."""
+
+from __future__ import annotations
+
+import pytest
+
+PAGES = [
+    "/",
+    "/books",
+    "/books/1",
+    "/books/1?missing",
+    "/search?term=tale",
+    "/reading-list",
+    "/users",
+    "/login",
+    "/users/new",
+    "/nowhere",
+]
+
+
+@pytest.mark.parametrize("locale", ["en-US", "ru-RU"])
+def test_main_pages_have_no_serious_accessibility_violations(
+    browser, server: str, axe_source: str, locale: str
+) -> None:
+    # axe is injected by the test, not served by the app: let it past the CSP.
+    context = browser.new_context(base_url=server, locale=locale, bypass_csp=True)
+    page = context.new_page()
+    problems = []
+    for path in PAGES:
+        page.goto(path)
+        page.add_script_tag(content=axe_source)
+        result = page.evaluate("async () => await axe.run(document)")
+        assert len(result["passes"]) > 10, f"axe did not really check {path}"
+        for violation in result["violations"]:
+            if violation["impact"] in {"serious", "critical"}:
+                targets = [node["target"] for node in violation["nodes"]][:3]
+                problems.append(f"{path}: {violation['id']} ({violation['impact']}) {targets}")
+    context.close()
+    assert problems == []
