@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, g, request, url_for
@@ -28,7 +29,24 @@ from bookshelf.search.queries import search_books
 from bookshelf.users.tokens import user_for_token
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-WRITE_SECURITY = [{"bearerAuth": []}]
+ERROR_RESPONSES = {
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "UNPROCESSABLE_ENTITY",
+}
+
+
+def writes(*statuses: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document a write: needs a Bearer token, and may answer with these problem responses."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        for status in statuses:
+            view = bp.alt_response(status, response=ERROR_RESPONSES[status])(view)
+        return bp.doc(security=[{"bearerAuth": []}])(view)
+
+    return decorate
 
 
 def unauthorized(detail: str) -> Unauthorized:
@@ -117,10 +135,7 @@ class Books(MethodView):
 
     @bp.arguments(BookInputSchema)
     @bp.response(201, BookSchema, headers={"Location": {"schema": {"type": "string"}}})
-    @bp.alt_response(401, response="UNAUTHORIZED")
-    @bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
-    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-    @bp.doc(security=WRITE_SECURITY)
+    @writes(401, 415, 422)
     def post(self, data: dict[str, Any]) -> tuple[Book, int, dict[str, str]]:
         """Add a book (it records who added it)."""
         book = Book(added_by_id=require_user().id)
@@ -140,12 +155,7 @@ class BookResource(MethodView):
 
     @bp.arguments(BookInputSchema)
     @bp.response(200, BookSchema)
-    @bp.alt_response(401, response="UNAUTHORIZED")
-    @bp.alt_response(403, response="FORBIDDEN")
-    @bp.alt_response(404, response="NOT_FOUND")
-    @bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
-    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-    @bp.doc(security=WRITE_SECURITY)
+    @writes(401, 403, 404, 415, 422)
     def put(self, data: dict[str, Any], book_id: int) -> Book:
         """Replace a book (owner or admin)."""
         require_user()
@@ -156,12 +166,7 @@ class BookResource(MethodView):
 
     @bp.arguments(BookPatchSchema(partial=True))
     @bp.response(200, BookSchema)
-    @bp.alt_response(401, response="UNAUTHORIZED")
-    @bp.alt_response(403, response="FORBIDDEN")
-    @bp.alt_response(404, response="NOT_FOUND")
-    @bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
-    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-    @bp.doc(security=WRITE_SECURITY)
+    @writes(401, 403, 404, 415, 422)
     def patch(self, data: dict[str, Any], book_id: int) -> Book:
         """Change some fields of a book (owner or admin)."""
         require_user()
@@ -171,10 +176,7 @@ class BookResource(MethodView):
         return book
 
     @bp.response(204)
-    @bp.alt_response(401, response="UNAUTHORIZED")
-    @bp.alt_response(403, response="FORBIDDEN")
-    @bp.alt_response(404, response="NOT_FOUND")
-    @bp.doc(security=WRITE_SECURITY)
+    @writes(401, 403, 404)
     def delete(self, book_id: int) -> tuple[str, int]:
         """Delete a book (owner or admin)."""
         require_user()
