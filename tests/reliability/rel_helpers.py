@@ -16,12 +16,12 @@ SQL_PROBES = [
     f"{MARKER}'; DROP TABLE books; --",
     f'{MARKER}" OR 1=1 --',
     f"{MARKER}') OR ('a'='a",
-    f"1{MARKER}; SELECT pg_sleep(5)",
+    f"1; SELECT pg_sleep(5) -- {MARKER}",
     f"%{MARKER}' UNION SELECT username, password_hash FROM users --",  # noqa: S608  (a probe)
     f"{MARKER}\\'; --",
     f"{MARKER}:* | ! & ( )",  # tsquery operators
     f"{MARKER} $$ $tag$ ::text",
-    f'{MARKER} " MATCH * NEAR( ',  # FTS5 query syntax
+    f'{MARKER} " MATCH * NEAR(',  # FTS5 query syntax
 ]
 XSS_PROBES = [
     f"<script>alert('{MARKER}')</script>",
