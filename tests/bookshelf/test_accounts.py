@@ -238,3 +238,28 @@ def test_create_admin_command(app: Flask) -> None:
     with app.app_context():
         admins = db.session.scalars(select(User.username).where(User.is_admin)).all()
     assert sorted(admins) == ["anna", "root"]
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/login", {"username": "anna", "password": PASSWORD}),
+        ("/users", {"username": "newbie", "password": PASSWORD, "confirm": PASSWORD}),
+        ("/logout", {}),
+        ("/reading-list", {"book_id": "1"}),
+        ("/reading-list", {"_method": "DELETE"}),
+        ("/language", {"language": "ru"}),
+        ("/users/{anna}/tokens", {"name": "script"}),
+        ("/books", {"title": "T", "author": "A", "pages_num": "1"}),
+    ],
+)
+def test_every_form_rejects_a_missing_csrf_token(
+    app: Flask, client: FlaskClient, path: str, data: dict[str, str]
+) -> None:
+    anna = create_account(app, "anna")
+    sign_in(client, "anna")
+    response = client.post(path.format(anna=anna), data=data)
+    assert response.status_code == 400
+    assert "This form has expired" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(User.username)).all() == ["anna"]
