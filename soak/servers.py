@@ -1,0 +1,294 @@
+"""Start and stop what a soak run needs: a database, gunicorn instances, a private nginx."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+SECRET = "soak-secret-key-that-is-long-enough-0123456789abcdef"  # noqa: S105  (throwaway)
+NGINX_TEMPLATE = """
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    # The same limits as deploy/nginx-bookshelf.conf, shorter timeouts for a bounded test.
+    client_max_body_size 1m;
+    client_header_timeout 3s;
+    client_body_timeout 3s;
+    send_timeout 10s;
+    upstream bookshelf {{
+{servers}
+        keepalive 16;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://bookshelf;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_connect_timeout 2s;
+            proxy_read_timeout 30s;
+            proxy_next_upstream error timeout http_502 http_503;
+            proxy_next_upstream_tries 2;
+            add_header X-Upstream $upstream_addr always;
+        }}
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def temporary_database() -> Iterator[str]:
+    name = f"bookshelf_soak_{uuid.uuid4().hex[:10]}"
+    assert re.fullmatch(r"[a-z0-9_]+", name)
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        wait_for_postgres(60)
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def wait_for_postgres(limit: float) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with psycopg.connect(ADMIN_URL, connect_timeout=1):
+                return True
+        except psycopg.OperationalError:
+            time.sleep(0.2)
+    return False
+
+
+def app_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "FLASK_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET,
+        # Loopback HTTP: production settings except the Secure cookie flag (no TLS here).
+        BOOKSHELF_ENV="development",
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379",
+        # Sign-ins of the load actors must not trip the limit; scale-out tests it on its own.
+        LOGIN_RATE_LIMIT="100000 per hour",
+        PYTHONPATH=str(ROOT / "src"),
+        **extra,
+    )
+    return env
+
+
+def prepare_database(database_url: str, users: int) -> list[tuple[str, str]]:
+    """Migrate, and create `users` accounts each with an API token: [(username, token)]."""
+    from flask_migrate import upgrade
+
+    from bookshelf import create_app
+    from bookshelf.extensions import db
+    from bookshelf.users.accounts import create_user
+    from bookshelf.users.tokens import issue_token
+
+    url = database_url.replace("postgresql://", "postgresql+psycopg://")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": SECRET,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        }
+    )
+    accounts = []
+    with app.app_context():
+        upgrade()
+        for n in range(users):
+            user = create_user(f"soak{n}", PASSWORD)
+            accounts.append((user.username, issue_token(user, "soak")[1]))
+        db.engine.dispose()
+    return accounts
+
+
+PASSWORD = "soak password 123"  # noqa: S105  (throwaway test accounts)
+
+
+@dataclass
+class Gunicorn:
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_gunicorn(env: dict[str, str], workers: int, workdir: Path, timeout: int = 30) -> Gunicorn:
+    port = free_port()
+    log = workdir / f"gunicorn-{port}.log"
+    command = [
+        str(VENV_BIN / "gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        str(timeout),
+        "--graceful-timeout",
+        "10",
+        "bookshelf:create_app()",
+    ]
+    with log.open("wb") as out:
+        # Our own venv's gunicorn with fixed arguments: no outside input reaches the command.
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    server = Gunicorn(port, process, log)
+    wait_until_up(server.url + "/healthz", process)
+    deadline = time.monotonic() + 20
+    while len(server.workers()) < workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return server
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes] | None, limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@dataclass
+class Nginx:
+    port: int
+    prefix: Path
+    process: subprocess.Popen[bytes] | None = None
+    upstreams: list[int] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def set_upstreams(self, ports: list[int]) -> None:
+        """Rewrite the upstream list and reload (HUP): new requests go only to `ports`."""
+        conf = self.prefix / "nginx.conf"
+        conf.write_text(render_conf(self.prefix, self.port, ports))
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
+        self.upstreams = ports
+        time.sleep(1.0)  # old nginx workers finish their requests; new ones use the new list
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)  # graceful: finish in-flight requests
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def render_conf(prefix: Path, port: int, upstream_ports: list[int]) -> str:
+    servers = "\n".join(
+        f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in upstream_ports
+    )
+    return NGINX_TEMPLATE.format(prefix=prefix, port=port, servers=servers)
+
+
+def start_nginx(upstream_ports: list[int], workdir: Path) -> Nginx:
+    prefix = Path(tempfile.mkdtemp(prefix="nginx-", dir=workdir))
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / sub).mkdir()
+    port = free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(render_conf(prefix, port, upstream_ports))
+    # -g 'daemon off;': nginx stays our child, so it is stopped with us, never left behind.
+    process = subprocess.Popen(  # noqa: S603
+        # The Debian package's nginx, found on PATH, with our own prefix and config.
+        ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],  # noqa: S607
+        stdout=subprocess.DEVNULL,
+        stderr=(prefix / "stderr.log").open("wb"),
+    )
+    server = Nginx(port, prefix, process, upstream_ports)
+    wait_until_up(server.url + "/healthz", process)
+    return server
+
+
+def rss_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def restart_postgres(down_seconds: float) -> tuple[float, float]:
+    """Stop the cluster, wait, start it again (always). Returns (stopped_at, back_at)."""
+    cluster = ["pg_ctlcluster", "--skip-systemctl-redirect", postgres_version(), "main"]
+    stopped_at = time.monotonic()
+    try:
+        subprocess.run([*cluster, "stop", "-m", "fast"], check=True, timeout=60)  # noqa: S603
+        stopped_at = time.monotonic()
+        time.sleep(down_seconds)
+    finally:
+        subprocess.run([*cluster, "start"], check=True, timeout=60)  # noqa: S603
+    wait_for_postgres(60)
+    return stopped_at, time.monotonic()
+
+
+def postgres_version() -> str:
+    return sorted(os.listdir("/etc/postgresql"))[-1]
