@@ -6,6 +6,7 @@ keeps its own PostgreSQL database, so these tests can run alongside the others.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,10 @@ from bookshelf import create_app
 from bookshelf.extensions import db
 from bookshelf_helpers import app_config
 from support import postgres_available, require, temporary_postgres_database
+
+# The soak package lives at the top of the checkout (python -m soak.run); appended, so that
+# it never shadows an installed package.
+sys.path.append(str(Path(__file__).resolve().parents[2]))
 
 
 @pytest.fixture(scope="session")
