@@ -387,7 +387,18 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))
-    failed = [r.phase for r in rows if r.lost_writes or r.duplicated_writes or r.tracebacks]
+    # Outages may cost 503s (and a killed worker its one request), never a 500 or a lost write.
+    failed = [
+        r.phase
+        for r in rows
+        if r.lost_writes
+        or r.duplicated_writes
+        or r.tracebacks
+        or "HTTP 500" in r.errors
+        or (r.phase == "steady" and r.errors)
+    ]
+    if failed:
+        print(f"FAILED: {', '.join(failed)}")
     return 1 if failed else 0
 
 
