@@ -1,7 +1,7 @@
 """`make soak`: bounded load and fault runs on loopback, printed as one table.
 
     python -m soak.run                 # full run (about 3 minutes)
-    python -m soak.run --short         # what tests/reliability/test_rel_soak.py runs (~25 s)
+    python -m soak.run --short         # what tests/reliability/test_rel_soak.py runs (~20 s)
 
 Phases (each against real gunicorn on a fresh PostgreSQL database, Redis for rate limits):
   steady      mixed HTML+API load; memory of every worker sampled at start and end
@@ -331,7 +331,7 @@ def phase_limits(url: str, server: Gunicorn, nginx: Nginx) -> Row:
         status_for_1MiB_plus_1_body=too_large,
         healthz_s_with_2_slow_clients_on_gunicorn=direct
         if direct is not None
-        else "timed out (3 s)",
+        else "timed out (2 s)",
         healthz_s_with_50_slow_clients_on_nginx=proxied,
     )
 
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     short = args.short
-    seconds = 4.0 if short else 60.0
+    seconds = 3.0 if short else 60.0
     users = 4
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp, temporary_database() as url:
@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         env = app_env(url)
         server = start_gunicorn(env, workers=2, workdir=work)
         try:
-            rows.append(phase_steady(url, server, accounts, seconds, warmup=1 if short else 5))
+            rows.append(phase_steady(url, server, accounts, seconds, warmup=0.5 if short else 5))
             rows.append(phase_sigkill(url, server, accounts, seconds / 2))
         finally:
             server.stop()

@@ -1,5 +1,5 @@
 """Issue 9, the short soak: `python -m soak.run --short` under real gunicorn, nginx, PostgreSQL
-and Redis (about 25 s). The full run, with the PostgreSQL restart, is `make soak`."""
+and Redis (about 20 s). The full run, with the PostgreSQL restart, is `make soak`."""
 
 from __future__ import annotations
 
@@ -64,9 +64,9 @@ def test_short_soak(tmp_path: Path) -> None:
     assert scale["session_valid_on_other_instance"], scale
     assert scale["limit_shared_by_both_instances"], scale
     spread = scale["requests_per_upstream"]
-    assert len([k for k, n in spread.items() if "," not in k and n > 10]) == 2, spread
+    assert len([k for k, n in spread.items() if "," not in k and n > 5]) == 2, spread
 
     limits = rows["limits"]["notes"]
     assert limits["status_for_1MiB_plus_1_body"] == {"gunicorn": 413, "nginx": 413}
-    assert limits["healthz_s_with_2_slow_clients_on_gunicorn"] == "timed out (3 s)"
+    assert limits["healthz_s_with_2_slow_clients_on_gunicorn"] == "timed out (2 s)"
     assert limits["healthz_s_with_50_slow_clients_on_nginx"] < 1.0
