@@ -65,11 +65,6 @@ def test_api_and_health_are_503_problems(down_app: Flask) -> None:
     assert write.status_code == 503 and write.mimetype == "application/problem+json"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="signed in, the 503 page's layout loads current_user from the database that is down: "
-    "the handler raises again and Flask answers a bare 500 (make soak: 356 of 589 failures)",
-)
 @pytest.mark.parametrize("path", ["/", "/books", "/books/new"])
 def test_signed_in_pages_are_503(down_app: Flask, path: str) -> None:
     assert_unavailable_page(signed_in_client(down_app).get(path))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -12,6 +12,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
 from bookshelf.extensions import db
+from bookshelf.models import Visitor
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -87,8 +88,15 @@ def handle_csrf_error(error: CSRFError) -> tuple[str, int] | Response:
     )
 
 
+def forget_user_for_this_request() -> None:
+    # After a rollback the signed-in user is expired: showing their name in the layout would
+    # query the very database that just failed. The error page is drawn as for a visitor.
+    g._login_user = Visitor()
+
+
 def handle_database_unavailable(error: OperationalError) -> tuple[str, int] | Response:
     db.session.rollback()
+    forget_user_for_this_request()
     if wants_problem_json():
         return problem(503, "The database is not answering right now. Try again in a moment.")
     return render_error(503, _("The database is not answering right now. Try again in a moment."))
@@ -96,6 +104,7 @@ def handle_database_unavailable(error: OperationalError) -> tuple[str, int] | Re
 
 def handle_server_error(error: InternalServerError) -> tuple[str, int] | Response:
     db.session.rollback()
+    forget_user_for_this_request()
     if wants_problem_json():
         return problem(500, "An unexpected error happened; it has been logged.")
     return render_error(500, _("An unexpected error happened; it has been logged."))
