@@ -35,6 +35,7 @@ class Ledger:
 class Stats:
     counts: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    server_errors: Counter[str] = field(default_factory=Counter)  # "503 api", "500 html", ...
     tracebacks: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     timeline: list[tuple[float, bool]] = field(default_factory=list)  # (time, ok)
@@ -48,6 +49,8 @@ class Stats:
                 self.errors[error] += 1
             elif response is not None and response.status_code >= 500:
                 self.errors[f"HTTP {response.status_code}"] += 1
+                channel = "api" if "/api/" in (response.request.url or "") else "html"
+                self.server_errors[f"{response.status_code} {channel}"] += 1
                 if "Traceback" in response.text:
                     self.tracebacks += 1
             elif response is not None and response.status_code >= 400:

@@ -66,6 +66,7 @@ def actors_for(
         actor.sign_in()
     stats.counts.clear()  # count the load, not the set-up
     stats.errors.clear()
+    stats.server_errors.clear()
     stats.timeline.clear()
     return actors
 
@@ -176,6 +177,7 @@ def phase_pg_restart(
             url,
             ledger,
             db_down_s=round(outage["back"] - outage["stopped"], 1),
+            server_errors_by_channel=dict(stats.server_errors),
             recovery_after_db_back_s=None
             if healthy_again is None
             else round(max(healthy_again, ok_again or 0) - outage["back"], 2),
@@ -360,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--no-pg-restart", action="store_true")
     parser.add_argument(
+        "--only", help="comma-separated phases: steady,sigkill,pg-restart,scale-out (and limits)"
+    )
+    parser.add_argument(
         "--abrupt-stop", action="store_true", help="scale-out: stop an instance without draining"
     )
     args = parser.parse_args(argv)
@@ -371,19 +376,23 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         accounts = prepare_database(url, users)
         env = app_env(url)
-        server = start_gunicorn(env, workers=2, workdir=work)
-        try:
-            rows.append(phase_steady(url, server, accounts, seconds, warmup=0.5 if short else 5))
-            rows.append(phase_sigkill(url, server, accounts, seconds / 2))
-        finally:
-            server.stop()
-        if not (short or args.no_pg_restart):
+        wanted = set((args.only or "steady,sigkill,pg-restart,scale-out").split(","))
+        if wanted & {"steady", "sigkill"}:
+            server = start_gunicorn(env, workers=2, workdir=work)
+            try:
+                if "steady" in wanted:
+                    warmup = 0.5 if short else 5
+                    rows.append(phase_steady(url, server, accounts, seconds, warmup))
+                if "sigkill" in wanted:
+                    rows.append(phase_sigkill(url, server, accounts, seconds / 2))
+            finally:
+                server.stop()
+        if "pg-restart" in wanted and not (short or args.no_pg_restart):
             rows.append(phase_pg_restart(url, env, accounts, work, 30, down=5))
-        rows.extend(
-            phase_scale_out(
-                url, env, accounts, work, seconds / 2 if short else 30, args.abrupt_stop
-            )
-        )
+        if "scale-out" in wanted:
+            abrupt = args.abrupt_stop
+            scale_seconds = seconds / 2 if short else 30
+            rows.extend(phase_scale_out(url, env, accounts, work, scale_seconds, abrupt))
     print_table(rows)
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))

@@ -106,7 +106,8 @@ def app_env(database_url: str, **extra: str) -> dict[str, str]:
         RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379",
         # Sign-ins of the load actors must not trip the limit; scale-out tests it on its own.
         LOGIN_RATE_LIMIT="100000 per hour",
-        PYTHONPATH=str(ROOT / "src"),
+        # SOAK_SRC: run another copy of the app (e.g. to measure a proposed fix).
+        PYTHONPATH=os.environ.get("SOAK_SRC", str(ROOT / "src")),
         **extra,
     )
     return env
