@@ -57,10 +57,16 @@ class Run:
         self.c = self.settings["concurrency"]
 
     def find(self, **where: Any) -> dict[str, Any] | None:
+        """A page run (every page at every size), unless `block` is given."""
+        where.setdefault("block", None)
         for run in self.data["runs"]:
             if all(run.get(k) == v for k, v in where.items()):
                 return run
         return None
+
+    def paired(self, **where: Any) -> dict[str, Any] | None:
+        """A run from the block where /books and the baselines ran back to back."""
+        return self.find(block="baselines", **where) or self.find(**where)
 
     def sizes(self, db: str) -> list[int]:
         return sorted({r["rows"] for r in self.data["runs"] if r["db"] == db})
@@ -93,10 +99,10 @@ def targets(run: Run) -> tuple[str, list[str]]:
     # 1. /books against the hand-written floor, same server, same run.
     parts, oks = [], []
     for n in pg_sizes:
-        app = run.find(
+        app = run.paired(
             db="postgresql", rows=n, server="gunicorn-sync", target="books_first", connections=c
         )
-        raw = run.find(
+        raw = run.paired(
             db="postgresql", rows=n, server="gunicorn-sync", target="baseline_raw", connections=c
         )
         if app and raw:
@@ -205,8 +211,10 @@ def page_table(run: Run, db: str, rows_n: int) -> str:
     c = run.c
     lines = []
     for page, label in PAGES.items():
-        one = run.find(db=db, rows=rows_n, server="gunicorn-sync", target=page, connections=1)
-        many = run.find(db=db, rows=rows_n, server="gunicorn-sync", target=page, connections=c)
+        # The baselines ran in their own block, back to back with /books.
+        find = run.paired if page.startswith("baseline_") else run.find
+        one = find(db=db, rows=rows_n, server="gunicorn-sync", target=page, connections=1)
+        many = find(db=db, rows=rows_n, server="gunicorn-sync", target=page, connections=c)
         skipped = next(
             (
                 r
@@ -216,7 +224,7 @@ def page_table(run: Run, db: str, rows_n: int) -> str:
             None,
         )
         if skipped:
-            lines.append([label, f"skipped: {skipped['skipped']}", "", "", "", "", ""])
+            lines.append([label, f"skipped: {skipped['skipped']}", "", "", "", "", "", ""])
             continue
         if not one:
             continue
@@ -231,6 +239,7 @@ def page_table(run: Run, db: str, rows_n: int) -> str:
                 else "–",
                 f"{one['kb_per_response']}",
                 str(one["errors"] + (many["errors"] if many else 0)),
+                f"{one.get('loadavg_1m', '–')}",
             ]
         )
     return table(
@@ -242,6 +251,7 @@ def page_table(run: Run, db: str, rows_n: int) -> str:
             f"p50 / p95 / p99 ms, {c} clients",
             "KB",
             "errors",
+            "load avg",
         ],
         lines,
     )
@@ -255,17 +265,17 @@ def servers_table(run: Run, rows_n: int) -> str:
     described["gunicorn-sync"] = run.settings["production_server"]
     lines = []
     for server, label in described.items():
-        one = run.find(
-            db="postgresql", rows=rows_n, server=server, target="books_first", connections=1
-        )
-        many = run.find(
-            db="postgresql", rows=rows_n, server=server, target="books_first", connections=c
-        )
+        where = {"db": "postgresql", "rows": rows_n, "server": server, "target": "books_first"}
+        one = run.find(block="servers", connections=1, **where)
+        many = run.find(block="servers", connections=c, **where)
         mem = next(
             (
                 m
                 for m in run.data["memory"]
-                if m["db"] == "postgresql" and m["rows"] == rows_n and m["server"] == server
+                if m["db"] == "postgresql"
+                and m["rows"] == rows_n
+                and m["server"] == server
+                and m.get("block") == "servers"
             ),
             None,
         )
@@ -356,12 +366,22 @@ def render(results_path: Path) -> str:
         f"the whole run took {m['elapsed_s'] / 60:.1f} min.",
         "",
         f"Method: each measurement is `wrk -t1` for {s['duration_s']} s after a {s['warmup_s']} s "
-        f"warm-up, once with 1 connection (latency; the p95 targets) and once with "
+        f"warm-up, split into {s.get('rounds', 1)} rounds that alternate with the other "
+        "entries of its group (the same page at the other sizes; /books and the baselines; "
+        "the three servers); req/s and each percentile are the median over the rounds, and "
+        "every round is kept in the JSON. It runs once with 1 connection (latency; the p95 "
+        "targets) and once with "
         f"{s['concurrency']} connections (throughput). wrk, the server and the database share "
         f"the {m['cpus']} cores. The app runs with `BOOKSHELF_ENV=production`, a fresh random "
         f"`SECRET_KEY` and {s['production_server']}, access log on, as in production. "
         "PostgreSQL catalogues are seeded with `flask seed` (COPY) and then `VACUUM (ANALYZE)`d "
-        "(the steady state autovacuum reaches); SQLite files are used as seeded.",
+        "(the steady state autovacuum reaches); SQLite files are used as seeded. "
+        "One app server per catalogue size runs at once and every page is measured at every "
+        "size before the next page, so the sizes are compared within seconds of each other. "
+        "The baselines run afterwards in a group of their own with the app's `/books` on the "
+        "same server (the ratio target uses that group), then the three servers as a group. "
+        "`load avg` is the machine's 1-minute load average as the 1-client run started: "
+        "other work on this shared machine shows there.",
         "",
         "## Targets",
         "",
@@ -383,7 +403,7 @@ def render(results_path: Path) -> str:
                 page_table(run, db, n),
                 "",
             ]
-            if db == "postgresql" and run.find(db=db, rows=n, server="granian"):
+            if db == "postgresql" and run.find(db=db, rows=n, block="servers"):
                 parts += [
                     f"Server comparison on `/books` ({n:,} books):",
                     "",

@@ -26,11 +26,12 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ class Settings:
     rows: list[int]
     duration: int
     warmup: int
+    rounds: int
     concurrency: int
     databases: list[str]
     pg_base: str
@@ -73,7 +75,8 @@ class Settings:
         rows = [int(n.replace("_", "")) for n in os.environ.get("BENCH_ROWS", "100000").split(",")]
         return cls(
             rows=sorted(set(rows)),
-            duration=int(os.environ.get("BENCH_DURATION", "5")),
+            duration=int(os.environ.get("BENCH_DURATION", "6")),
+            rounds=int(os.environ.get("BENCH_ROUNDS", "3")),
             warmup=int(os.environ.get("BENCH_WARMUP", "1")),
             concurrency=int(os.environ.get("BENCH_CONCURRENCY", "8")),
             databases=os.environ.get("BENCH_DATABASES", "postgresql,sqlite").split(","),
@@ -325,42 +328,99 @@ def run_wrk(port: int, target: Target, connections: int, seconds: int) -> dict[s
     }
 
 
-def measure(
-    results: Results,
-    port: int,
-    targets: list[Target],
-    meta: dict[str, Any],
-    modes: tuple[int, ...],
-) -> None:
+@dataclass(frozen=True)
+class Entry:
+    """One URL on one server, measured as part of a group."""
+
+    port: int
+    target: Target
+    meta: dict[str, Any]
+
+    def label(self) -> str:
+        return f"{self.target.name} ({self.meta.get('rows', 0):,}, {self.meta['server']})"
+
+
+def usable(results: Results, entry: Entry) -> bool:
+    """Only pages that answer 200 are measured; the rest are recorded as skipped."""
+    status, _ = http_get(entry.port, entry.target.sample_path())
+    if status == 200:
+        return True
+    base = dict(entry.meta, target=entry.target.name, path=entry.target.path)
+    if status == 404:
+        log(f"  {entry.label()}: {entry.target.path} answers 404, skipped")
+        results.runs.append(dict(base, skipped="answers 404 (not implemented yet)"))
+    else:
+        # Measuring an error page would flatter the numbers: say so and move on.
+        log(f"  {entry.label()}: {entry.target.path} answers {status}, skipped")
+        results.runs.append(dict(base, skipped=f"answers {status}"))
+        results.notes.append(f"{entry.meta} {entry.target.path} answered {status}")
+    return False
+
+
+def measure_group(results: Results, entries: list[Entry], modes: tuple[int, ...]) -> None:
+    """Measure ENTRIES in alternating rounds and keep the median of each percentile.
+
+    The machine is shared: a burst of other work lands in one round of one entry, not in all
+    of an entry's measurement, and it cannot pass for a difference between the entries."""
     settings = results.settings
-    for target in targets:
-        status, _ = http_get(port, target.sample_path())
-        base = dict(meta, target=target.name, path=target.path)
-        if status == 404:
-            log(f"  {target.name:<14} {target.path}: answers 404, skipped")
-            results.runs.append(dict(base, skipped="answers 404 (not implemented yet)"))
-            continue
-        if status != 200:
-            # Measuring an error page would flatter the numbers: say so and move on.
-            log(f"  {target.name:<14} {target.path}: answers {status}, skipped")
-            results.runs.append(dict(base, skipped=f"answers {status}"))
-            results.notes.append(f"{meta} {target.path} answered {status}, not measured")
-            continue
-        for connections in modes:
+    entries = [e for e in entries if usable(results, e)]
+    seconds = max(1, settings.duration // settings.rounds)
+    for connections in modes:
+        rounds: list[list[dict[str, Any]]] = [[] for _ in entries]
+        for entry in entries:
             if settings.warmup:
-                run_wrk(port, target, connections, settings.warmup)
-            load = round(os.getloadavg()[0], 2)  # other work on the machine skews a run
-            stats = run_wrk(port, target, connections, settings.duration)
-            results.runs.append(dict(base, connections=connections, loadavg_1m=load, **stats))
+                run_wrk(entry.port, entry.target, connections, settings.warmup)
+        for number in range(settings.rounds):
+            order = list(enumerate(entries))
+            for i, entry in order if number % 2 == 0 else reversed(order):
+                stats = run_wrk(entry.port, entry.target, connections, seconds)
+                if stats["errors"]:
+                    # Another user of this machine may restart PostgreSQL: retry the round
+                    # once, and keep the failed one in the notes rather than in the median.
+                    results.notes.append(
+                        f"{entry.label()} c{connections}: a round with {stats['errors']} errors "
+                        f"of {stats['requests']} requests was measured again"
+                    )
+                    time.sleep(3)
+                    stats = run_wrk(entry.port, entry.target, connections, seconds)
+                stats["loadavg_1m"] = round(os.getloadavg()[0], 2)
+                rounds[i].append(stats)
+        for entry, measured in zip(entries, rounds, strict=True):
+            stats = combine(measured)
+            results.runs.append(
+                dict(
+                    entry.meta,
+                    target=entry.target.name,
+                    path=entry.target.path,
+                    connections=connections,
+                    **stats,
+                    rounds=measured,
+                )
+            )
             log(
-                f"  {target.name:<14} c{connections:<2} {stats['rps']:>8.0f} req/s  "
+                f"  {entry.label():<40} c{connections:<2} {stats['rps']:>7.0f} req/s  "
                 f"p50 {stats['p50_ms']:6.2f}  p95 {stats['p95_ms']:6.2f}  "
                 f"p99 {stats['p99_ms']:6.2f} ms  errors {stats['errors']}"
             )
             if stats["errors"]:
                 results.notes.append(
-                    f"{meta} {target.name} c{connections}: {stats['errors']} errors"
+                    f"{entry.meta} {entry.target.name} c{connections}: {stats['errors']} errors"
                 )
+
+
+def combine(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Requests and errors add up; the latency percentiles are the median over the rounds."""
+    combined: dict[str, Any] = {
+        "requests": sum(r["requests"] for r in rounds),
+        "rps": round(statistics.median(r["rps"] for r in rounds), 1),
+        "errors": sum(r["errors"] for r in rounds),
+        "kb_per_response": rounds[0]["kb_per_response"],
+        "loadavg_1m": round(statistics.mean(r["loadavg_1m"] for r in rounds), 2),
+    }
+    for key in ("p50_ms", "p90_ms", "p95_ms", "p99_ms"):
+        combined[key] = round(statistics.median(r[key] for r in rounds), 3)
+    combined["max_ms"] = max(r["max_ms"] for r in rounds)
+    return combined
 
 
 def record_memory(results: Results, proc: subprocess.Popen[bytes], meta: dict[str, Any]) -> None:
@@ -463,66 +523,103 @@ def sqlite_database(rows: int) -> Iterator[str]:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def bench_postgres(results: Results, procs: Processes, rows: int) -> None:
-    settings = results.settings
-    c = settings.concurrency
-    with postgres_database(settings, rows) as url:
-        seed(results, "postgresql", rows, url)
+@dataclass(frozen=True)
+class Catalogue:
+    db: str
+    rows: int
+    url: str
+    low: int
+    high: int
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {"db": self.db, "rows": self.rows}
+
+
+def prepare(results: Results, stack: ExitStack, db: str, rows: int) -> Catalogue:
+    """A fresh database of ROWS books, dropped when STACK closes."""
+    if db == "postgresql":
+        url = stack.enter_context(postgres_database(results.settings, rows))
+        seed(results, db, rows, url)
         with psycopg.connect(url, autocommit=True) as connection:
             # A steady state: autovacuum would do this within minutes of the COPY.
             connection.execute("VACUUM (ANALYZE) books")
-        low, high = id_range("postgresql", url)
-        env = app_env(url, {"BENCH_RAW_DATABASE_URL": url})
-        meta = {"db": "postgresql", "rows": rows}
+    else:
+        url = stack.enter_context(sqlite_database(rows))
+        seed(results, db, rows, url)
+    low, high = id_range(db, url)
+    return Catalogue(db, rows, url, low, high)
 
-        log(f"postgresql {rows:,}: app under {PRODUCTION.describe()}")
-        with serving(procs, PRODUCTION, "bookshelf:create_app()", env, "/healthz") as (port, p):
-            measure(
-                results,
-                port,
-                targets_for(low, high, rows),
-                {**meta, "server": PRODUCTION.name},
-                (1, c),
+
+def bench_pages(results: Results, procs: Processes, catalogues: list[Catalogue]) -> None:
+    """Every page at every size, page by page, the sizes in alternating rounds: they are
+    compared within seconds of each other, so other load cannot pass for an effect of size."""
+    modes = (1, results.settings.concurrency)
+    with ExitStack() as servers:
+        started = {
+            cat.rows: servers.enter_context(
+                serving(procs, PRODUCTION, "bookshelf:create_app()", app_env(cat.url), "/healthz")
             )
-            record_memory(results, p, {**meta, "server": PRODUCTION.name, "app": "bookshelf"})
+            for cat in catalogues
+        }
+        log(f"{catalogues[0].db}: app under {PRODUCTION.describe()}, one per size")
+        for index in range(len(targets_for(1, 2, 2))):
+            group = [
+                Entry(
+                    started[cat.rows][0],
+                    targets_for(cat.low, cat.high, cat.rows)[index],
+                    {**cat.meta, "server": PRODUCTION.name},
+                )
+                for cat in catalogues
+            ]
+            measure_group(results, group, modes)
+        for cat in catalogues:
+            meta = {**cat.meta, "server": PRODUCTION.name, "app": "bookshelf"}
+            record_memory(results, started[cat.rows][1], meta)
 
-        log("baselines on the same server")
-        baselines = [
-            ("bench.baselines.hello:app", Target("baseline_hello", "/")),
-            ("bench.baselines.raw_listing:app", Target("baseline_raw", "/raw/books")),
+
+def bench_baselines(results: Results, procs: Processes, cat: Catalogue) -> None:
+    """On one catalogue: the app's /books with both baselines, then with the other servers,
+    each group in alternating rounds."""
+    modes = (1, results.settings.concurrency)
+    env = app_env(cat.url, {"BENCH_RAW_DATABASE_URL": cat.url})
+    meta = {**cat.meta, "server": PRODUCTION.name, "block": "baselines"}
+    books = Target("books_first", "/books")
+    log(f"postgresql {cat.rows:,}: /books and the baselines on the same server")
+    with ExitStack() as servers:
+        specs = [
+            ("bookshelf:create_app()", books, "/healthz"),
+            ("bench.baselines.hello:app", Target("baseline_hello", "/"), "/"),
+            (
+                "bench.baselines.raw_listing:app",
+                Target("baseline_raw", "/raw/books"),
+                "/raw/healthz",
+            ),
         ]
-        for app_spec, target in baselines:
-            with serving(procs, PRODUCTION, app_spec, env, target.path) as (port, p):
-                measure(results, port, [target], {**meta, "server": PRODUCTION.name}, (1, c))
-
-        if settings.servers:
-            log("server comparison on /books")
-            for server in COMPARED:
-                log(f"  {server.describe()}")
-                with serving(procs, server, "bookshelf:create_app()", env, "/healthz") as (port, p):
-                    measure(
-                        results,
-                        port,
-                        [Target("books_first", "/books")],
-                        {**meta, "server": server.name},
-                        (1, c),
-                    )
-                    record_memory(results, p, {**meta, "server": server.name, "app": "bookshelf"})
-
-
-def bench_sqlite(results: Results, procs: Processes, rows: int) -> None:
-    settings = results.settings
-    with sqlite_database(rows) as url:
-        seed(results, "sqlite", rows, url)
-        low, high = id_range("sqlite", url)
-        meta = {"db": "sqlite", "rows": rows, "server": PRODUCTION.name}
-        log(f"sqlite {rows:,}: app under {PRODUCTION.describe()}")
-        with serving(procs, PRODUCTION, "bookshelf:create_app()", app_env(url), "/healthz") as (
-            port,
-            p,
-        ):
-            measure(results, port, targets_for(low, high, rows), meta, (1, settings.concurrency))
-            record_memory(results, p, {**meta, "app": "bookshelf"})
+        group = [
+            Entry(servers.enter_context(serving(procs, PRODUCTION, spec, env, ready))[0], t, meta)
+            for spec, t, ready in specs
+        ]
+        measure_group(results, group, modes)
+    if not results.settings.servers:
+        return
+    log(f"postgresql {cat.rows:,}: server comparison on /books")
+    with ExitStack() as servers:
+        running = {
+            server.name: servers.enter_context(
+                serving(procs, server, "bookshelf:create_app()", env, "/healthz")
+            )
+            for server in [PRODUCTION, *COMPARED]
+        }
+        group = [
+            Entry(port, books, {**cat.meta, "server": name, "block": "servers"})
+            for name, (port, _) in running.items()
+        ]
+        measure_group(results, group, modes)
+        for name, (_, proc) in running.items():
+            record_memory(
+                results, proc, {**cat.meta, "server": name, "app": "bookshelf", "block": "servers"}
+            )
 
 
 def machine() -> dict[str, Any]:
@@ -571,11 +668,15 @@ def main() -> int:
     signal.signal(signal.SIGTERM, interrupted)
     started = time.monotonic()
     try:
-        for rows in settings.rows:
-            if "postgresql" in settings.databases:
-                bench_postgres(results, procs, rows)
-            if "sqlite" in settings.databases:
-                bench_sqlite(results, procs, rows)
+        with ExitStack() as databases:
+            catalogues = {
+                db: [prepare(results, databases, db, rows) for rows in settings.rows]
+                for db in settings.databases
+            }
+            for db in settings.databases:
+                bench_pages(results, procs, catalogues[db])
+            for cat in catalogues.get("postgresql", []):
+                bench_baselines(results, procs, cat)
     finally:
         procs.close()
     info["loadavg_at_end"] = os.getloadavg()
@@ -588,6 +689,7 @@ def main() -> int:
         "settings": {
             "rows": settings.rows,
             "duration_s": settings.duration,
+            "rounds": settings.rounds,
             "warmup_s": settings.warmup,
             "concurrency": settings.concurrency,
             "wrk_threads": 1,
