@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             server = start_gunicorn(env, workers=2, workdir=work)
             try:
                 if "steady" in wanted:
-                    warmup = 0.5 if short else 5
+                    warmup = 1.5 if short else 5  # first requests import and compile
                     rows.append(phase_steady(url, server, accounts, seconds, warmup))
                 if "sigkill" in wanted:
                     rows.append(phase_sigkill(url, server, accounts, seconds / 2))
