@@ -97,7 +97,6 @@ bench: $(VENV)/.installed-bench
 # pins that could not be audited.
 .PHONY: audit
 audit: install-dev
-	test -x $(BIN)/bandit -a -x $(BIN)/pip-audit || $(BIN)/pip install --quiet bandit pip-audit  # until pinned in requirements/dev.txt
 	$(BIN)/python -m soak.audit
 
 # Bounded load and fault runs on loopback (about 4 minutes; restarts the local PostgreSQL
