@@ -1,9 +1,14 @@
-"""Fixtures: every database test runs on SQLite and on PostgreSQL, each with a fresh schema."""
+"""Fixtures shared by the bookshelf tests: every database test runs on SQLite and PostgreSQL.
+
+SQLite gets a fresh, migrated file per test; PostgreSQL one database per run, migrated once and
+truncated before each test.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -19,7 +24,6 @@ from support import postgres_available, require, temporary_postgres_database
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """One database per test run, migrated once; tests truncate it instead of recreating."""
     require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
     with temporary_postgres_database("bookshelf_test") as url:
         app = create_app(app_config(url.replace("postgresql://", "postgresql+psycopg://")))
@@ -38,8 +42,14 @@ def database_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def app(database_uri: str) -> Iterator[Flask]:
-    app = create_app(app_config(database_uri))
+def app_settings() -> dict[str, Any]:
+    """Extra configuration for the `app` fixture; a test package may override it."""
+    return {}
+
+
+@pytest.fixture
+def app(database_uri: str, app_settings: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(app_config(database_uri, **app_settings))
     with app.app_context():
         if database_uri.startswith("sqlite"):
             upgrade()
