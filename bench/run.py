@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import re
+import runpy
 import secrets
 import shutil
 import signal
@@ -203,26 +204,40 @@ def memory_of(pid: int) -> dict[str, float]:
 class Server:
     name: str
     kind: str  # gunicorn | granian
-    workers: int | None = None  # None: deploy/gunicorn.conf.py decides
+    workers: int | None = None  # None: deploy/gunicorn.conf.py decides everything
     threads: int = 1
+    worker_class: str | None = None  # passed to gunicorn over the config file's
 
     def describe(self) -> str:
-        workers = self.workers or production_workers()
         if self.kind == "granian":
-            return f"granian WSGI, {workers} workers x {self.threads} blocking threads"
-        if self.threads > 1:
-            return f"gunicorn gthread, {workers} workers x {self.threads} threads"
-        return f"gunicorn sync, {workers} workers (deploy/gunicorn.conf.py)"
+            return f"granian WSGI, {self.workers} workers x {self.threads} blocking threads"
+        if self.workers is None:
+            conf = production_config()
+            threads = f" x {conf['threads']} threads" if conf["worker_class"] == "gthread" else ""
+            return (
+                f"gunicorn {conf['worker_class']}, {conf['workers']} workers{threads} "
+                "(deploy/gunicorn.conf.py)"
+            )
+        threads = f" x {self.threads} threads" if self.worker_class == "gthread" else ""
+        return f"gunicorn {self.worker_class}, {self.workers} workers{threads}"
 
 
-def production_workers() -> int:
-    # The formula of deploy/gunicorn.conf.py, read back for the report.
-    return int(os.environ.get("GUNICORN_WORKERS", str(min(CPUS * 2 + 1, 8))))
+def production_config() -> dict[str, Any]:
+    """What deploy/gunicorn.conf.py sets on this machine, read from the file itself."""
+    values = runpy.run_path(str(GUNICORN_CONF))
+    return {
+        "workers": values.get("workers", 1),
+        "worker_class": values.get("worker_class", "sync"),
+        "threads": values.get("threads", 1),
+    }
 
 
-PRODUCTION = Server("gunicorn-sync", "gunicorn")
+PRODUCTION = Server("production", "gunicorn")
+# Each sized for these cores: sync needs processes to overlap database waits, threads do it
+# in fewer processes.
 COMPARED = [
-    Server("gunicorn-gthread", "gunicorn", workers=CPUS, threads=4),
+    Server("gunicorn-sync", "gunicorn", workers=CPUS * 2 + 1, worker_class="sync"),
+    Server("gunicorn-gthread", "gunicorn", workers=CPUS, threads=4, worker_class="gthread"),
     Server("granian", "granian", workers=CPUS, threads=4),
 ]
 
@@ -262,8 +277,10 @@ def serving(
         if server.workers:
             env["GUNICORN_WORKERS"] = str(server.workers)
         cmd = [str(BIN / "python"), "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
+        if server.worker_class:
+            cmd += ["--worker-class", server.worker_class]
         if server.threads > 1:
-            cmd += ["--worker-class", "gthread", "--threads", str(server.threads)]
+            cmd += ["--threads", str(server.threads)]
         cmd.append(target)
     else:
         module, _, attr = target.partition(":")
@@ -696,6 +713,7 @@ def main() -> int:
             "databases": settings.databases,
             "production_server": PRODUCTION.describe(),
             "compared_servers": [s.describe() for s in COMPARED],
+            "servers": {s.name: s.describe() for s in [PRODUCTION, *COMPARED]},
         },
         "seeds": results.seeds,
         "runs": results.runs,
