@@ -7,12 +7,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import click
 from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bookshelf.config import build_config, check_production_secret
-from bookshelf.extensions import babel, csrf, db, limiter, login_manager, migrate
+from bookshelf.extensions import babel, csrf, db, limiter, login_manager
 from bookshelf.ids import IdConverter
 from bookshelf.middleware import MethodOverrideMiddleware
 from bookshelf.security import register_security_headers
@@ -66,11 +67,11 @@ def register_extensions(app: Flask) -> None:
 
     from bookshelf import database
     from bookshelf.auth import load_user
-    from bookshelf.i18n import LANGUAGES, select_locale
+    from bookshelf.i18n import LANGUAGES, format_date, select_locale
     from bookshelf.models import Visitor
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    register_migrations(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
@@ -81,7 +82,20 @@ def register_extensions(app: Flask) -> None:
     login_manager.anonymous_user = Visitor
     login_manager.user_loader(load_user)
     app.jinja_env.globals.update(current_locale=get_locale, languages=LANGUAGES)
+    app.jinja_env.filters["dateformat"] = format_date
     database.register_connection_setup(app)
+
+
+def register_migrations(app: Flask) -> None:
+    """Flask-Migrate for the `flask` command and the tests only.
+
+    Alembic and Mako cost every gunicorn worker about 11 MB (issue 7), and a web worker never
+    migrates. Under `flask ...` the app is created inside the click command's context.
+    """
+    if app.testing or click.get_current_context(silent=True) is not None:
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=MIGRATIONS_DIR)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import lru_cache
+
+from babel import dates as babel_dates
 from flask import Blueprint, redirect, request, url_for
+from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
 from bookshelf.safe_redirect import local_target
@@ -13,6 +18,20 @@ LANGUAGE_COOKIE = "lang"
 ONE_YEAR = 365 * 24 * 3600
 
 bp = Blueprint("i18n", __name__)
+
+
+@lru_cache(maxsize=4096)
+def _format_date(value: dt.date, locale: str) -> str:
+    return babel_dates.format_date(value, format="medium", locale=locale)
+
+
+def format_date(value: dt.date | dt.datetime | None) -> str:
+    """The `dateformat` filter, memoised per date and language (a list repeats few dates)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return _format_date(value, str(get_locale()))
 
 
 def select_locale() -> str:

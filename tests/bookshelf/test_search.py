@@ -94,3 +94,30 @@ def test_search_term_is_escaped_in_the_page(client: FlaskClient) -> None:
     )
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_very_common_term_ranks_only_the_newest_candidates(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bookshelf.search import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 5)
+    add_books(app, make_rows(30, review="common"))
+    html = client.get("/search?term=common").get_data(as_text=True)
+    assert "More than 5 matches" in html
+    # Bounded work: the 6 newest matches are ranked (equal rank: newest first), no more.
+    assert TITLE.findall(html) == [f"Book {n:03d}" for n in range(30, 24, -1)]
+
+
+def test_a_rare_term_outside_the_recent_window_is_still_found_exactly(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bookshelf.search import queries
+
+    monkeypatch.setattr(queries, "RECENT_WINDOW", 10)
+    monkeypatch.setattr(queries, "MAX_SCAN", 20)
+    add_books(app, make_rows(3, review="needle"))
+    add_books(app, [{**row, "title": f"Later {n}"} for n, row in enumerate(make_rows(30))])
+    html = client.get("/search?term=needle").get_data(as_text=True)
+    assert "3 matches" in html
+    assert TITLE.findall(html) == ["Book 003", "Book 002", "Book 001"]
