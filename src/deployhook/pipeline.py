@@ -80,15 +80,19 @@ class ReleasePipeline:
         )
         return result.ok
 
+    def _prune_worktrees(self) -> None:
+        """Forget git worktrees whose release directory was removed."""
+        subprocess.run(  # noqa: S603 - fixed argument list
+            ["git", "-C", str(self.repo), "worktree", "prune"],  # noqa: S607
+            check=False,
+            capture_output=True,
+            env=_git_env(),
+        )
+
     def _remove_release(self, steps: StepLogger, release: Path) -> None:
         def remove() -> str:
             shutil.rmtree(release, ignore_errors=True)
-            subprocess.run(  # noqa: S603 - fixed argument list
-                ["git", "-C", str(self.repo), "worktree", "prune"],  # noqa: S607
-                check=False,
-                capture_output=True,
-                env=_git_env(),
-            )
+            self._prune_worktrees()
             return f"removed {release} (logs are kept in this deploy record)"
 
         steps.call("remove release", remove)
@@ -385,12 +389,7 @@ class ReleasePipeline:
                 if name not in survivors:
                     shutil.rmtree(self.releases / name, ignore_errors=True)
                     removed.append(name)
-            subprocess.run(  # noqa: S603 - fixed argument list
-                ["git", "-C", str(self.repo), "worktree", "prune"],  # noqa: S607
-                check=False,
-                capture_output=True,
-                env=_git_env(),
-            )
+            self._prune_worktrees()
             return f"kept {len(names) - len(removed)}, removed: {', '.join(removed) or 'none'}"
 
         steps.call(f"prune (keep {self.config.keep_releases})", prune)

@@ -39,6 +39,8 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
+from deployhook.reload import pid_alive
+
 STATUSES = ("queued", "running", "succeeded", "failed", "rolled_back", "superseded", "cancelled")
 FINAL = frozenset(STATUSES) - {"queued", "running"}
 
@@ -207,16 +209,6 @@ def _iso(value: datetime | None) -> str | None:
 def owner_id() -> str:
     """Identifies this process in the lock row, so recovery can tell dead owners apart."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Store:
@@ -396,7 +388,7 @@ class Store:
             if lock is not None and lock.deploy_id is not None and lock.owner:
                 owner_host, _, pid = lock.owner.rpartition(":")
                 if owner_host == host and pid.isdigit():
-                    holder_dead = int(pid) == os.getpid() or not _pid_alive(int(pid))
+                    holder_dead = int(pid) == os.getpid() or not pid_alive(int(pid))
                 else:
                     beat = lock.heartbeat_at or datetime.min.replace(tzinfo=UTC)
                     holder_dead = utcnow() - beat > timedelta(seconds=stale_after)

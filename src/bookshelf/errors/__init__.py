@@ -88,26 +88,25 @@ def handle_csrf_error(error: CSRFError) -> tuple[str, int] | Response:
     )
 
 
-def forget_user_for_this_request() -> None:
-    # After a rollback the signed-in user is expired: showing their name in the layout would
-    # query the very database that just failed. The error page is drawn as for a visitor.
+def failure_response(status: int, message: str) -> tuple[str, int] | Response:
+    """After a failed request: roll back, and answer without touching the database again."""
+    db.session.rollback()
+    # The signed-in user is expired by the rollback: showing their name in the layout would
+    # query the very database that may just have failed. The page is drawn as for a visitor.
     g._login_user = Visitor()
+    if wants_problem_json():
+        return problem(status, message)
+    return render_error(status, message)
 
 
 def handle_database_unavailable(error: OperationalError) -> tuple[str, int] | Response:
-    db.session.rollback()
-    forget_user_for_this_request()
-    if wants_problem_json():
-        return problem(503, "The database is not answering right now. Try again in a moment.")
-    return render_error(503, _("The database is not answering right now. Try again in a moment."))
+    return failure_response(
+        503, _("The database is not answering right now. Try again in a moment.")
+    )
 
 
 def handle_server_error(error: InternalServerError) -> tuple[str, int] | Response:
-    db.session.rollback()
-    forget_user_for_this_request()
-    if wants_problem_json():
-        return problem(500, "An unexpected error happened; it has been logged.")
-    return render_error(500, _("An unexpected error happened; it has been logged."))
+    return failure_response(500, _("An unexpected error happened; it has been logged."))
 
 
 def register_error_handlers(app: Flask) -> None:
