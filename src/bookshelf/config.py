@@ -7,13 +7,16 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import click
+
 # Keys that must never be accepted in production: the notes' example and common placeholders.
 KNOWN_BAD_SECRETS = {"BAD_SECRET_KEY", "dev", "secret", "changeme", "change-me", "development"}
 MIN_SECRET_LENGTH = 32
 
 
-class ConfigError(RuntimeError):
-    """The app cannot start with this configuration."""
+class ConfigError(click.ClickException):
+    """The app cannot start with this configuration. A click exception, so that `flask …`
+    prints it as one "Error: …" line instead of a traceback; servers log it as usual."""
 
 
 def database_url_from_env(instance_path: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from soak import audit
+from tools import audit
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,1 @@
+"""Maintenance checks run outside the test suite (`make audit`)."""
