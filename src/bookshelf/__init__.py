@@ -74,6 +74,10 @@ def register_extensions(app: Flask) -> None:
     register_migrations(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    # The limiter object is shared by every app in the process and keeps the last app's
+    # "enabled" flag as its default: say it for each app, or one app built with limits off
+    # (a test, a load run) turns them off for the apps built after it.
+    app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -242,3 +242,13 @@ def test_create_token_command(app: Flask, client: FlaskClient) -> None:
     )
     assert response.status_code == 201
     assert runner.invoke(args=["create-token", "nobody"]).exit_code != 0
+
+
+def test_an_app_built_with_limits_off_does_not_turn_them_off_for_the_next(tmp_path: Path) -> None:
+    """The limiter object is shared by every app in a process (tests, load runs)."""
+    from bookshelf.extensions import limiter
+
+    create_app(app_config(f"sqlite:///{tmp_path / 'a.sqlite3'}", RATELIMIT_ENABLED=False))
+    assert limiter.enabled is False
+    create_app(app_config(f"sqlite:///{tmp_path / 'b.sqlite3'}"))
+    assert limiter.enabled is True
