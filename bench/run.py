@@ -393,7 +393,7 @@ def measure_group(results: Results, entries: list[Entry], modes: tuple[int, ...]
                 stats = run_wrk(entry.port, entry.target, connections, seconds)
                 if stats["errors"]:
                     # Another user of this machine may restart PostgreSQL: retry the round
-                    # once, and keep the failed one in the notes rather than in the median.
+                    # once, and list the failed one in the run's notes rather than in the median.
                     results.notes.append(
                         f"{entry.label()} c{connections}: a round with {stats['errors']} errors "
                         f"of {stats['requests']} requests was measured again"

@@ -1,4 +1,4 @@
-"""Baseline (a): the notes' bare WSGI callable, the ceiling of the server stack."""
+"""Baseline (a): a bare WSGI callable, the ceiling of the server stack."""
 
 from __future__ import annotations
 

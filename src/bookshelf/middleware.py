@@ -1,4 +1,4 @@
-"""WSGI middleware: the notes' `app(environ, start_response)` interface, put to work.
+"""WSGI middleware: the plain `app(environ, start_response)` interface, put to work.
 
 HTML forms can only send GET and POST, so a POST with a form field `_method=PATCH|PUT|DELETE`
 is turned into that method before Flask routes it.

@@ -45,7 +45,7 @@ def write_signed_cookie(response: Response, name: str, salt: str, value: Any) ->
 
 
 def delete_cookie(response: Response, name: str) -> None:
-    # As in the notes: the same cookie, emptied, with max_age=0.
+    # The same cookie (name, path), emptied, with max_age=0: the browser drops it at once.
     response.set_cookie(
         name,
         "",

@@ -1,4 +1,4 @@
-"""The notes' CRUD route table, on SQLite and PostgreSQL."""
+"""The books CRUD route table, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

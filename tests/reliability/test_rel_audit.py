@@ -1,4 +1,4 @@
-"""Issue 9, static checks: the secret scanner and bandit's explained findings can fail."""
+"""Static checks: the secret scanner and bandit's explained findings can fail."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 9: while the database is down every page is a 503 (site layout, no traceback), in
+"""While the database is down every page is a 503 (site layout, no traceback), in
 process and without restarting anything: the app points at a port where nothing listens.
 
 `make soak` does the real thing (PostgreSQL stopped and started under load).

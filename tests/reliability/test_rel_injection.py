@@ -1,4 +1,4 @@
-"""Issue 9, hostile input: SQL injection and XSS probes on every input, on both databases.
+"""Hostile input: SQL injection and XSS probes on every input, on both databases.
 
 Every probe goes in through a form field, the API, the search term, a cookie or a path
 parameter. Stored and reflected payloads must come back escaped (HTML) or as exact data

@@ -1,4 +1,4 @@
-"""Issue 9, hostile input: property-based tests (Hypothesis) of the validators and cookie parsers.
+"""Hostile input: property-based tests (Hypothesis) of the validators and cookie parsers.
 
 Each property runs against an independent statement of the rules (the oracle below, written
 from README and BOOK_RULES, not from the form code), on SQLite and PostgreSQL. Arbitrary input

@@ -1,4 +1,4 @@
-"""Issue 9, the short soak: `python -m soak.run --short` under real gunicorn, nginx, PostgreSQL
+"""The short soak: `python -m soak.run --short` under real gunicorn, nginx, PostgreSQL
 and Redis (about 20 s). The full run, with the PostgreSQL restart, is `make soak`."""
 
 from __future__ import annotations

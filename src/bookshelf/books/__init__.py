@@ -1,4 +1,4 @@
-"""Books: the notes' CRUD route table."""
+"""Books on the conventional CRUD routes (index, new, create, show, edit, update, delete)."""
 
 from flask import Blueprint
 

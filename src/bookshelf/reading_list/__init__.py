@@ -1,4 +1,4 @@
-"""The reading list: the notes' `cart` cookie, signed, for anyone, signed in or not."""
+"""The reading list: a shopping-cart style cookie, signed, for anyone, signed in or not."""
 
 from flask import Blueprint
 
