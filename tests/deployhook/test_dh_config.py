@@ -322,3 +322,17 @@ def test_ref_validation_agrees_with_git(name: str, ok: bool) -> None:
     )
     assert (proc.returncode == 0) is ok, "test table disagrees with git"
     assert valid_ref(f"refs/heads/{name}") is ok
+
+
+def test_nginx_example_sets_exactly_the_forwarded_headers_deployhook_trusts() -> None:
+    import re
+
+    from deployhook.config import DEFAULT_PROXY_HEADERS, PROXY_HEADERS
+
+    site = (ROOT / "deploy" / "nginx-deployhook.conf").read_text()
+    webhook = site[site.index("location = /webhook") :].split("}", 1)[0]
+    sets = dict(re.findall(r"proxy_set_header\s+X-Forwarded-(\w+)\s+(\S+?);", webhook))
+    set_names = {name.lower() for name, value in sets.items() if value != '""'}
+    cleared = {name.lower() for name, value in sets.items() if value == '""'}
+    assert set_names == set(DEFAULT_PROXY_HEADERS)
+    assert cleared == set(PROXY_HEADERS) - set(DEFAULT_PROXY_HEADERS)
