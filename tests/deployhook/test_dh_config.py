@@ -336,3 +336,18 @@ def test_nginx_example_sets_exactly_the_forwarded_headers_deployhook_trusts() ->
     cleared = {name.lower() for name, value in sets.items() if value == '""'}
     assert set_names == set(DEFAULT_PROXY_HEADERS)
     assert cleared == set(PROXY_HEADERS) - set(DEFAULT_PROXY_HEADERS)
+
+
+def test_serve_refuses_a_weak_secret_and_says_how_to_make_one(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DEPLOYHOOK_SECRET": "hunter2"}
+    proc = subprocess.run(
+        [str(DEPLOYHOOK), "serve", "--config", str(EXAMPLE)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "DEPLOYHOOK_SECRET is 7 characters long" in proc.stderr
+    assert "openssl rand -hex 32" in proc.stderr and "hunter2" not in proc.stderr
