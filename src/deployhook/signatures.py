@@ -75,28 +75,3 @@ def verify_as(
         return None
     ok = _equal(sign_sha256(secret, signed), value.lower())
     return Verified(provider, "hmac-sha256") if ok else None
-
-
-def verify(
-    headers: Mapping[str, str],
-    body: bytes,
-    secret: str,
-    *,
-    allow_sha1: bool = False,
-    providers: tuple[str, ...] = ALL_PROVIDERS,
-) -> Verified | None:
-    """Who signed ``body``, judged from the signature headers alone (strongest first)."""
-    if "X-Hub-Signature-256" in headers:
-        candidates: tuple[str, ...] = ("github",)
-    else:
-        present = tuple(p for p, h in _HEX_HEADERS.items() if h in headers)
-        if present:
-            candidates = present[:1]
-        elif "X-Hub-Signature" in headers:
-            candidates = ("github",)
-        else:
-            candidates = ("gitlab",)
-    provider = candidates[0]
-    if provider not in providers:
-        return None
-    return verify_as(provider, headers, body, secret, allow_sha1=allow_sha1)
