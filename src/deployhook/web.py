@@ -6,6 +6,7 @@ import base64
 import binascii
 import hmac
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,6 +26,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -33,6 +35,7 @@ from .config import Config, mask_credentials
 from .store import Deploy, Store
 from .worker import Worker
 
+log = logging.getLogger(__name__)
 receiver = Blueprint("receiver", __name__)
 operator = Blueprint("operator", __name__)
 
@@ -88,7 +91,21 @@ def webhook() -> Response:
         branch=cfg.branch,
         delivery=delivery,
     )
-    key = f"{verified.provider}:{delivery}" if delivery else None
+    try:
+        return _record(decision, verified.provider, event, delivery)
+    except SQLAlchemyError:
+        # The database refused the write (down, or a schema older than this code): nothing was
+        # queued, and the provider shows the failure so the delivery can be sent again.
+        log.exception("could not record a %s delivery", verified.provider)
+        return _problem(
+            503,
+            "Service Unavailable",
+            "the delivery could not be recorded and nothing was queued; redeliver it later",
+        )
+
+
+def _record(decision: events.Decision, provider: str, event: str, delivery: str | None) -> Response:
+    key = f"{provider}:{delivery}" if delivery else None
     if decision.kind == "push" and decision.push is not None:
         earlier = _earlier_deploy(decision.push.sha)
         if earlier is None:
@@ -97,7 +114,7 @@ def webhook() -> Response:
     if _store().record_delivery(key, event, decision.reason) is False:
         return _json({"status": "already received", "delivery": delivery}, 200)
     if decision.kind == "ping":
-        return _json({"status": "pong", "provider": verified.provider}, 200)
+        return _json({"status": "pong", "provider": provider}, 200)
     return _json({"status": "ignored", "reason": decision.reason}, 202)
 
 

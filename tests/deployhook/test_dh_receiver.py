@@ -341,3 +341,23 @@ def test_git_url_credentials_are_masked_on_dashboard_and_api(
     shown = client.get(f"/api/deploys/{deploy_id}", headers=bearer).json
     assert shown["steps"][0]["command"][-1] == "https://***@git.example.com/acme/widget.git"
     assert "https://***@git.example.com/acme/widget.git" in shown["steps"][0]["output"]
+
+
+def test_database_refusing_the_write_is_503_not_500(
+    client_for: Callable[..., Any], monkeypatch: Any
+) -> None:
+    from sqlalchemy.exc import DataError
+
+    client = client_for()
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        # What PostgreSQL says when a 64-hex sha meets a varchar(40) column of an old schema.
+        raise DataError("INSERT", {}, Exception("value too long for type character varying(40)"))
+
+    monkeypatch.setattr(client.store, "record_delivery", refuse)
+    body, headers = github_request(push_payload("ab" * 32))
+    resp = client.post("/webhook", data=body, headers=headers)
+    assert resp.status_code == 503 and resp.mimetype == "application/problem+json"
+    assert "nothing was queued" in resp.json["detail"]
+    monkeypatch.undo()
+    assert _deploys(client) == []
