@@ -13,17 +13,18 @@ from typing import Any
 
 import click
 
-from .config import CONFIG_ENV, Config, ConfigError, load_config, valid_branch
-from .events import SHA_RE
+from .config import CONFIG_ENV, Config, ConfigError, load_config, mask_credentials, valid_branch
+from .events import is_sha
 from .pipeline import RELEASE_RE, ReleasePipeline
 from .runner import kill_active_steps
 from .store import FINAL, Deploy, Store
 from .worker import Worker
 
 
-def _load(path: str | None) -> Config:
+def _load(path: str | None, *, read_only: bool = False) -> Config:
+    # Reading history or status never touches a webhook, so it must not need its secret.
     try:
-        return load_config(path)
+        return load_config(path, require_secret=not read_only)
     except ConfigError as exc:
         click.echo("deployhook: configuration problems:", err=True)
         for problem in exc.problems:
@@ -54,7 +55,8 @@ def check_config(config_path: str | None) -> None:
     """Validate the config and secrets; report every problem at once."""
     cfg = _load(config_path)
     click.echo(f"config OK: app {cfg.app_name!r}, {cfg.repository} branch {cfg.branch}")
-    click.echo(f"  deploy_to {cfg.deploy_to}; database {cfg.database_url.split('@')[-1]}")
+    click.echo(f"  git_url {cfg.git_url_shown}")
+    click.echo(f"  deploy_to {cfg.deploy_to}; database {mask_credentials(cfg.database_url)}")
     for stage in ("install", "test", "migrate"):
         commands = getattr(cfg, stage)
         shown = "; ".join(" ".join(argv) for argv in commands) or "(none)"
@@ -161,7 +163,7 @@ def deploy(
     store = Store(cfg.database_url, cfg.app_name)
     sha: str | None = None
     branch = cfg.branch
-    if ref and SHA_RE.match(ref):
+    if ref and is_sha(ref):
         sha = ref
     elif ref:
         if not valid_branch(ref):
@@ -225,7 +227,7 @@ def cancel(config_path: str | None, deploy_id: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(config_path: str | None, as_json: bool) -> None:
     """Live release, running deploy and the latest deploy."""
-    cfg = _load(config_path)
+    cfg = _load(config_path, read_only=True)
     store = Store(cfg.database_url, cfg.app_name)
     pipeline = ReleasePipeline(cfg)
     latest = store.latest(1)
@@ -254,7 +256,7 @@ def status(config_path: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def history(config_path: str | None, limit: int, as_json: bool) -> None:
     """Latest deploys, newest first."""
-    cfg = _load(config_path)
+    cfg = _load(config_path, read_only=True)
     deploys = Store(cfg.database_url, cfg.app_name).latest(limit)
     if as_json:
         click.echo(json.dumps([d.to_dict() for d in deploys], indent=2))

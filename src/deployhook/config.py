@@ -1,4 +1,9 @@
-"""Configuration: one TOML file plus secrets from the environment (or a .env file)."""
+"""Configuration: one TOML file plus secrets from the environment (or a .env file).
+
+Each TOML table has its own small parser. Every parser reads its keys through a typed
+accessor that records a problem (key, expected type, value) instead of raising, so a single
+``check-config`` run lists everything that is wrong and nothing is silently defaulted.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +23,28 @@ OPERATOR_TOKEN_ENV = "DEPLOYHOOK_OPERATOR_TOKEN"  # noqa: S105 - a variable name
 
 PROVIDERS = ("github", "gitea", "forgejo", "gogs", "gitlab")
 RELOAD_METHODS = ("gunicorn-usr2", "command", "none")
-# A conservative subset of git-check-ref-format: no "..", no leading "-" or "/", no shell
-# metacharacters. Anything outside it is refused rather than escaped.
-_BRANCH_RE = re.compile(
-    r"^(?!-)(?!/)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/-]{1,200}(?<!/)(?<!\.lock)(?<!\.)$"
-)
+# X-Forwarded-* headers deployhook can be told to believe; "host" only when asked for, since a
+# proxy that does not set it lets any client choose the host in generated URLs.
+PROXY_HEADERS = ("for", "proto", "host", "port", "prefix")
+DEFAULT_PROXY_HEADERS = ("for", "proto")
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_VARIETY = 8
+GENERATE_HINT = "generate one with `openssl rand -hex 32`"
+
+# Characters git refuses anywhere in a ref name (git-check-ref-format rules 3-5 and 10).
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{")
+# A narrower alphabet for the branch we deploy: it ends up in git argument lists and paths.
+_BRANCH_CHARS = re.compile(r"[A-Za-z0-9._/-]{1,200}")
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    list: "a list",
+    dict: "a table",
+}
 
 
 class ConfigError(Exception):
@@ -33,9 +55,46 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+def valid_ref(ref: str) -> bool:
+    """True when git would accept ``ref`` as a full ref name (``git check-ref-format``)."""
+    if not isinstance(ref, str) or ref == "@" or "/" not in ref or _REF_FORBIDDEN.search(ref):
+        return False
+    if ref.startswith("/") or ref.endswith(("/", ".")):
+        return False
+    return all(
+        part and not part.startswith(".") and not part.endswith(".lock") for part in ref.split("/")
+    )
+
+
 def valid_branch(name: str) -> bool:
-    """Return True when ``name`` is a branch name we are willing to pass to git."""
-    return bool(_BRANCH_RE.match(name))
+    """A branch name we are willing to pass to git: valid as a ref, plain characters only,
+    never starting with "-" (so it can never be read as an option)."""
+    return (
+        isinstance(name, str)
+        and _BRANCH_CHARS.fullmatch(name) is not None
+        and not name.startswith("-")
+        and valid_ref(f"refs/heads/{name}")
+    )
+
+
+def mask_credentials(text: str) -> str:
+    """Replace the user:password part of every URL in ``text`` with ``***``."""
+    return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
+def weak_secret_problem(variable: str, value: str) -> str | None:
+    """Why ``value`` is too weak to be a secret, or None; the value itself is never quoted."""
+    if len(value) < MIN_SECRET_LENGTH:
+        return (
+            f"{variable} is {len(value)} characters long; it must be at least "
+            f"{MIN_SECRET_LENGTH} random characters ({GENERATE_HINT})"
+        )
+    if len(set(value)) < MIN_SECRET_VARIETY:
+        return (
+            f"{variable} uses only {len(set(value))} different characters, which is guessable; "
+            f"{GENERATE_HINT}"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,11 +116,13 @@ class Config:
     allow_sha1: bool = False
     providers: tuple[str, ...] = PROVIDERS
     trust_proxy: int = 0
+    trust_proxy_headers: tuple[str, ...] = DEFAULT_PROXY_HEADERS
     debounce_seconds: float = 2.0
     keep_releases: int = 5
     shared_paths: tuple[str, ...] = ()
     install: tuple[tuple[str, ...], ...] = ()
     test: tuple[tuple[str, ...], ...] = ()
+    allow_no_tests: bool = False
     migrate: tuple[tuple[str, ...], ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     timeouts: dict[str, float] = field(default_factory=dict)
@@ -77,6 +138,11 @@ class Config:
     def timeout(self, step: str) -> float:
         """Seconds allowed for a stage: fetch, install, test, migrate, reload or health."""
         return self.timeouts.get(step, DEFAULT_TIMEOUTS.get(step, 600.0))
+
+    @property
+    def git_url_shown(self) -> str:
+        """``git_url`` fit for pages, APIs and logs: credentials replaced by ``***``."""
+        return mask_credentials(self.git_url)
 
 
 # Without an explicit [commands] install: a fresh venv per release with the project installed
@@ -96,224 +162,312 @@ DEFAULT_TIMEOUTS = {
     "health": 60.0,
 }
 
-_KNOWN = {
-    "server": {
-        "host",
-        "port",
-        "database_url",
-        "max_body_bytes",
-        "rate_limit",
-        "allow_sha1",
-        "providers",
-        "trust_proxy",
-        "debounce_seconds",
-        "output_cap_bytes",
-    },
-    "app": {"name", "repository", "git_url", "branch", "deploy_to", "keep_releases", "shared"},
-    "commands": {"install", "test", "migrate", "env"},
-    "timeouts": set(DEFAULT_TIMEOUTS),
-    "reload": {"method", "pidfile", "command"},
-    "health": {"url", "commit_field", "interval", "confirmations"},
-}
+
+class Table:
+    """Typed reads from one TOML table; a wrong type becomes a problem, never a default."""
+
+    def __init__(self, name: str, data: dict[str, Any], problems: list[str]) -> None:
+        self.name = name
+        self.data = data
+        self.problems = problems
+
+    def problem(self, message: str) -> None:
+        """Record a problem about this table."""
+        self.problems.append(f"[{self.name}] {message}")
+
+    def get(self, key: str, kind: type, default: Any = None) -> Any:
+        """The value of ``key`` if it has type ``kind`` (ints count as numbers), else default."""
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+            return value
+        self.problem(f"{key} must be {_TYPE_NAMES[kind]}, got {value!r}")
+        return default
+
+    def text(self, key: str, default: str | None = None, *, required: bool = False) -> Any:
+        """A string value; required ones must also be non-empty."""
+        value = self.get(key, str, None)
+        if value is None and key in self.data:
+            return default  # wrong type, already reported
+        if required and (value is None or not value.strip()):
+            self.problem(f"{key} is required (a non-empty string)")
+            return default
+        return default if value is None else value.strip()
+
+    def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+        """A list of strings, or None when it is not one (reported)."""
+        value = self.get(key, list, None)
+        if value is None:
+            return None if key in self.data else default
+        if not all(isinstance(item, str) for item in value):
+            self.problem(f"{key} must be a list of strings, got {value!r}")
+            return None
+        return tuple(value)
+
+    def commands(self, key: str) -> tuple[tuple[str, ...], ...] | None:
+        """A list of argument lists (never shell strings), or None when absent or wrong."""
+        if key not in self.data:
+            return None
+        value = self.data[key]
+        if not isinstance(value, list) or not all(
+            isinstance(cmd, list) and cmd and all(isinstance(a, str) for a in cmd) for cmd in value
+        ):
+            # Argument lists only: a string would tempt someone to pass it to a shell.
+            self.problem(
+                f'{key} must be a list of argument lists, e.g. [["make", "test"]] '
+                f"(no shell strings), got {value!r}"
+            )
+            return None
+        return tuple(tuple(cmd) for cmd in value)
+
+    def unknown_keys(self, known: set[str]) -> None:
+        """Report keys this table does not define (typos would otherwise be ignored)."""
+        for key in self.data:
+            if key not in known:
+                self.problem(f"unknown key {key!r} (known: {', '.join(sorted(known))})")
 
 
-def _commands(value: Any, where: str, problems: list[str]) -> tuple[tuple[str, ...], ...]:
-    # Argument lists only: a string would tempt someone to pass it to a shell.
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(
-        isinstance(cmd, list) and cmd and all(isinstance(a, str) for a in cmd) for cmd in value
+_RATE_LIMIT = re.compile(r"\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*")
+
+
+def _server(t: Table) -> dict[str, Any]:
+    t.unknown_keys(
+        {
+            "host",
+            "port",
+            "database_url",
+            "max_body_bytes",
+            "rate_limit",
+            "allow_sha1",
+            "providers",
+            "trust_proxy",
+            "trust_proxy_headers",
+            "debounce_seconds",
+            "output_cap_bytes",
+        }
+    )
+    out: dict[str, Any] = {
+        "host": t.get("host", str, "127.0.0.1"),
+        "port": t.get("port", int, 9000),
+        "database_url": t.get("database_url", str, ""),
+        "max_body_bytes": t.get("max_body_bytes", int, 1024 * 1024),
+        "rate_limit": t.get("rate_limit", str, "60/minute"),
+        "allow_sha1": t.get("allow_sha1", bool, False),
+        "trust_proxy": t.get("trust_proxy", int, 0),
+        "debounce_seconds": t.get("debounce_seconds", float, 2.0),
+        "output_cap_bytes": t.get("output_cap_bytes", int, 64 * 1024),
+    }
+    if not 0 <= out["port"] <= 65535:
+        t.problem("port must be between 0 and 65535")
+    if out["max_body_bytes"] < 1024:
+        t.problem("max_body_bytes must be at least 1024")
+    if not _RATE_LIMIT.fullmatch(out["rate_limit"]):
+        t.problem(f"rate_limit {out['rate_limit']!r} is not like '60/minute'")
+    if out["trust_proxy"] < 0:
+        t.problem("trust_proxy must be 0 (no proxy) or the number of proxies in front")
+    if out["debounce_seconds"] < 0:
+        t.problem("debounce_seconds must not be negative")
+    providers = t.strings("providers", PROVIDERS)
+    if providers is not None and not set(providers) <= set(PROVIDERS):
+        t.problem(f"providers must be drawn from {list(PROVIDERS)}, got {list(providers)!r}")
+        providers = None
+    out["providers"] = providers or PROVIDERS
+    headers = t.strings("trust_proxy_headers", DEFAULT_PROXY_HEADERS)
+    if headers is not None and not set(headers) <= set(PROXY_HEADERS):
+        t.problem(f"trust_proxy_headers must be drawn from {list(PROXY_HEADERS)}")
+        headers = None
+    out["trust_proxy_headers"] = DEFAULT_PROXY_HEADERS if headers is None else headers
+    return out
+
+
+def _app(t: Table) -> dict[str, Any]:
+    t.unknown_keys(
+        {"name", "repository", "git_url", "branch", "deploy_to", "keep_releases", "shared"}
+    )
+    out = {key: t.text(key, "", required=True) for key in ("name", "repository", "git_url")}
+    out["branch"] = t.text("branch", "", required=True)
+    raw_deploy_to = t.text("deploy_to", "", required=True)
+    if out["branch"] and not valid_branch(out["branch"]):
+        t.problem(f"branch {out['branch']!r} is not a valid branch name")
+    if out["name"] and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", out["name"]):
+        t.problem("name may only contain letters, digits, '.', '_' and '-'")
+    if raw_deploy_to and not Path(raw_deploy_to).is_absolute():
+        t.problem(f"deploy_to must be an absolute path, got {raw_deploy_to!r}")
+    out["deploy_to"] = Path(raw_deploy_to or "/nonexistent")
+    out["deploy_to_given"] = bool(raw_deploy_to)
+    out["keep_releases"] = t.get("keep_releases", int, 5)
+    if out["keep_releases"] < 2:
+        t.problem("keep_releases must be at least 2 (the live and the previous)")
+    shared = t.strings("shared", ())
+    if shared is not None and not all(
+        p and not p.startswith("/") and ".." not in Path(p).parts for p in shared
     ):
-        problems.append(
-            f'{where}: must be a list of argument lists, e.g. [["make", "test"]] (no shell strings)'
+        t.problem("shared must be a list of relative paths without '..'")
+        shared = None
+    out["shared_paths"] = shared or ()
+    return out
+
+
+def _commands(t: Table) -> dict[str, Any]:
+    t.unknown_keys({"install", "test", "migrate", "env", "allow_no_tests"})
+    install = t.commands("install")
+    test = t.commands("test")
+    allow_no_tests = t.get("allow_no_tests", bool, False)
+    if "test" not in t.data:
+        t.problem("test is required: deployhook never deploys untested code")
+    elif test == () and not allow_no_tests:
+        t.problem(
+            "test is empty, so nothing would gate a deploy; list the test commands, or write "
+            "allow_no_tests = true to deploy untested code on purpose"
         )
-        return ()
-    return tuple(tuple(cmd) for cmd in value)
+    env = t.get("env", dict, {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        t.problem(f"env must be a table of strings, got {env!r}")
+        env = {}
+    return {
+        "install": DEFAULT_INSTALL if "install" not in t.data else install or (),
+        "test": test or (),
+        "allow_no_tests": allow_no_tests,
+        "migrate": t.commands("migrate") or (),
+        "env": dict(env),
+    }
+
+
+def _timeouts(t: Table) -> dict[str, Any]:
+    t.unknown_keys(set(DEFAULT_TIMEOUTS))
+    timeouts: dict[str, float] = {}
+    for key in DEFAULT_TIMEOUTS:
+        value = t.get(key, float, None)
+        if value is None:
+            continue
+        if value <= 0:
+            t.problem(f"{key} must be positive")
+        timeouts[key] = value
+    return {"timeouts": timeouts}
+
+
+def _reload(t: Table, base_dir: Path) -> dict[str, Any]:
+    t.unknown_keys({"method", "pidfile", "command"})
+    method = t.get("method", str, "gunicorn-usr2")
+    out: dict[str, Any] = {"reload_method": method, "reload_pidfile": None, "reload_command": ()}
+    pidfile = t.get("pidfile", str, None)
+    command = t.strings("command", ())
+    if method not in RELOAD_METHODS:
+        t.problem(f"method must be one of {list(RELOAD_METHODS)}, got {method!r}")
+    elif method == "gunicorn-usr2":
+        if not pidfile:
+            if pidfile == "" or "pidfile" not in t.data:
+                t.problem("pidfile is required for method 'gunicorn-usr2'")
+        else:
+            out["reload_pidfile"] = (
+                Path(pidfile) if Path(pidfile).is_absolute() else base_dir / pidfile
+            )
+    elif method == "command":
+        if not command:
+            if command is not None:
+                t.problem("command must be an argument list for method 'command'")
+        else:
+            out["reload_command"] = command
+    return out
+
+
+def _health(t: Table, reload_method: str) -> dict[str, Any]:
+    t.unknown_keys({"url", "commit_field", "interval", "confirmations"})
+    url = t.get("url", str, None)
+    if url is not None:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            t.problem(f"url must be an http(s) URL, got {url!r}")
+    elif "url" not in t.data and reload_method != "none":
+        t.problem("url is required when the app server is reloaded")
+    out = {
+        "health_url": url,
+        "health_commit_field": t.get("commit_field", str, "commit"),
+        "health_interval": t.get("interval", float, 0.5),
+        "health_confirmations": t.get("confirmations", int, 3),
+    }
+    if out["health_interval"] <= 0:
+        t.problem("interval must be positive")
+    if out["health_confirmations"] < 1:
+        t.problem("confirmations must be at least 1")
+    return out
+
+
+def _secrets(env: dict[str, str], require_secret: bool, problems: list[str]) -> dict[str, Any]:
+    secret = env.get(SECRET_ENV, "")
+    if require_secret:
+        if not secret.strip():
+            problems.append(
+                f"{SECRET_ENV} is empty or unset: refusing to run without a webhook secret "
+                f"(set it in the environment or in .env; {GENERATE_HINT})"
+            )
+        elif weak := weak_secret_problem(SECRET_ENV, secret):
+            problems.append(weak)
+    token = env.get(OPERATOR_TOKEN_ENV) or None
+    if token is not None and (weak := weak_secret_problem(OPERATOR_TOKEN_ENV, token)):
+        problems.append(weak)
+    return {"secret": secret if require_secret else "", "operator_token": token}
+
+
+SECTIONS = ("server", "app", "commands", "timeouts", "reload", "health")
 
 
 def config_from_dict(
-    data: dict[str, Any], environ: dict[str, str] | None = None, base_dir: Path | None = None
+    data: dict[str, Any],
+    environ: dict[str, str] | None = None,
+    base_dir: Path | None = None,
+    *,
+    require_secret: bool = True,
 ) -> Config:
-    """Validate a parsed TOML document plus environment; raise ConfigError listing all problems."""
+    """Validate a parsed TOML document plus environment; raise ConfigError listing all problems.
+
+    ``require_secret=False`` is for read-only commands (history, status), which never receive
+    a webhook and so must not need its secret.
+    """
     env = dict(os.environ if environ is None else environ)
     base_dir = base_dir or Path.cwd()
     problems: list[str] = []
-
-    for section, value in data.items():
-        if section not in _KNOWN:
-            problems.append(f"unknown section [{section}] (known: {', '.join(sorted(_KNOWN))})")
-        elif not isinstance(value, dict):
-            problems.append(f"[{section}] must be a table")
-        else:
-            for key in value:
-                if key not in _KNOWN[section]:
-                    problems.append(f"[{section}] unknown key {key!r}")
-
-    def sec(name: str) -> dict[str, Any]:
+    tables: dict[str, Table] = {}
+    for name in data:
+        if name not in SECTIONS:
+            problems.append(f"unknown section [{name}] (known: {', '.join(SECTIONS)})")
+    for name in SECTIONS:
         value = data.get(name, {})
-        return value if isinstance(value, dict) else {}
+        if not isinstance(value, dict):
+            problems.append(f"[{name}] must be a table, got {value!r}")
+            value = {}
+        tables[name] = Table(name, value, problems)
 
-    server, app, commands, timeouts = sec("server"), sec("app"), sec("commands"), sec("timeouts")
-    reload, health = sec("reload"), sec("health")
-
-    def typed(table: dict[str, Any], where: str, key: str, kind: type, default: Any) -> Any:
-        value = table.get(key, default)
-        if value is None:
-            return None
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            problems.append(f"[{where}] {key} must be a {kind.__name__}, got {value!r}")
-            return default
-        return value
-
-    secret = env.get(SECRET_ENV, "")
-    if not secret.strip():
-        problems.append(
-            f"{SECRET_ENV} is empty or unset: refusing to run without a webhook secret "
-            "(set it in the environment or in .env)"
-        )
-    operator_token = env.get(OPERATOR_TOKEN_ENV) or None
-    if operator_token is not None and len(operator_token) < 16:
-        problems.append(f"{OPERATOR_TOKEN_ENV} must be at least 16 characters")
-
-    required: dict[str, str] = {}
-    for key in ("name", "repository", "git_url", "branch", "deploy_to"):
-        value = app.get(key)
-        if not isinstance(value, str) or not value.strip():
-            problems.append(f"[app] {key} is required (a non-empty string)")
-            required[key] = ""
-        else:
-            required[key] = value.strip()
-    if required["branch"] and not valid_branch(required["branch"]):
-        problems.append(f"[app] branch {required['branch']!r} is not a valid branch name")
-    if required["name"] and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", required["name"]):
-        problems.append("[app] name may only contain letters, digits, '.', '_' and '-'")
-    deploy_to = Path(required["deploy_to"] or "/nonexistent")
-    if required["deploy_to"] and not deploy_to.is_absolute():
-        problems.append(f"[app] deploy_to must be an absolute path, got {required['deploy_to']!r}")
-
-    keep = typed(app, "app", "keep_releases", int, 5)
-    if isinstance(keep, int) and keep < 2:
-        problems.append("[app] keep_releases must be at least 2 (the live and the previous)")
-    shared = app.get("shared", [])
-    if not isinstance(shared, list) or not all(
-        isinstance(p, str) and p and not p.startswith("/") and ".." not in Path(p).parts
-        for p in shared
-    ):
-        problems.append("[app] shared must be a list of relative paths without '..'")
-        shared = []
-
-    providers = server.get("providers", list(PROVIDERS))
-    if not isinstance(providers, list) or not all(p in PROVIDERS for p in providers):
-        problems.append(f"[server] providers must be a list drawn from {list(PROVIDERS)}")
-        providers = list(PROVIDERS)
-    rate_limit = typed(server, "server", "rate_limit", str, "60/minute")
-    if isinstance(rate_limit, str) and not re.fullmatch(
-        r"\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*", rate_limit
-    ):
-        problems.append(f"[server] rate_limit {rate_limit!r} is not like '60/minute'")
-    database_url = typed(server, "server", "database_url", str, "")
-    if not database_url and required["deploy_to"]:
-        database_url = f"sqlite:///{deploy_to / 'deployhook.sqlite3'}"
-    port = typed(server, "server", "port", int, 9000)
-    if isinstance(port, int) and not 0 <= port <= 65535:
-        problems.append("[server] port must be between 0 and 65535")
-    max_body = typed(server, "server", "max_body_bytes", int, 1024 * 1024)
-    if isinstance(max_body, int) and max_body < 1024:
-        problems.append("[server] max_body_bytes must be at least 1024")
-
-    if "install" in commands:
-        install = _commands(commands.get("install"), "[commands] install", problems)
-    else:
-        install = DEFAULT_INSTALL
-    test = _commands(commands.get("test"), "[commands] test", problems)
-    migrate = _commands(commands.get("migrate"), "[commands] migrate", problems)
-    if not test and "test" not in commands:
-        problems.append("[commands] test is required: deployhook never deploys untested code")
-    cmd_env = commands.get("env", {})
-    if not isinstance(cmd_env, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in cmd_env.items()
-    ):
-        problems.append("[commands] env must be a table of strings")
-        cmd_env = {}
-
-    parsed_timeouts: dict[str, float] = {}
-    for key in timeouts:
-        value = typed(timeouts, "timeouts", key, float, DEFAULT_TIMEOUTS.get(key, 60.0))
-        if isinstance(value, float):
-            if value <= 0:
-                problems.append(f"[timeouts] {key} must be positive")
-            parsed_timeouts[key] = value
-
-    method = reload.get("method", "gunicorn-usr2")
-    pidfile: Path | None = None
-    reload_command: tuple[str, ...] = ()
-    if method not in RELOAD_METHODS:
-        problems.append(f"[reload] method must be one of {list(RELOAD_METHODS)}, got {method!r}")
-    elif method == "gunicorn-usr2":
-        raw = reload.get("pidfile")
-        if not isinstance(raw, str) or not raw:
-            problems.append("[reload] pidfile is required for method 'gunicorn-usr2'")
-        else:
-            pidfile = Path(raw) if Path(raw).is_absolute() else base_dir / raw
-    elif method == "command":
-        cmd = reload.get("command")
-        if not isinstance(cmd, list) or not cmd or not all(isinstance(a, str) for a in cmd):
-            problems.append("[reload] command must be an argument list for method 'command'")
-        else:
-            reload_command = tuple(cmd)
-
-    health_url = health.get("url")
-    if health_url is not None:
-        parsed = urlparse(health_url) if isinstance(health_url, str) else None
-        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
-            problems.append(f"[health] url must be an http(s) URL, got {health_url!r}")
-    elif method != "none":
-        problems.append("[health] url is required when the app server is reloaded")
-    interval = typed(health, "health", "interval", float, 0.5)
-    confirmations = typed(health, "health", "confirmations", int, 3)
-    if isinstance(confirmations, int) and confirmations < 1:
-        problems.append("[health] confirmations must be at least 1")
-
+    fields: dict[str, Any] = _secrets(env, require_secret, problems)
+    fields.update(_server(tables["server"]))
+    app = _app(tables["app"])
+    fields.update(_commands(tables["commands"]))
+    fields.update(_timeouts(tables["timeouts"]))
+    fields.update(_reload(tables["reload"], base_dir))
+    fields.update(_health(tables["health"], fields["reload_method"]))
     if problems:
         raise ConfigError(problems)
+
+    if not fields["database_url"] and app["deploy_to_given"]:
+        fields["database_url"] = f"sqlite:///{app['deploy_to'] / 'deployhook.sqlite3'}"
     return Config(
-        secret=secret,
-        operator_token=operator_token,
-        app_name=required["name"],
-        repository=required["repository"],
-        git_url=required["git_url"],
-        branch=required["branch"],
-        deploy_to=deploy_to,
-        host=typed(server, "server", "host", str, "127.0.0.1"),
-        port=port,
-        database_url=database_url,
-        max_body_bytes=max_body,
-        rate_limit=rate_limit,
-        allow_sha1=typed(server, "server", "allow_sha1", bool, False),
-        providers=tuple(providers),
-        trust_proxy=typed(server, "server", "trust_proxy", int, 0),
-        debounce_seconds=typed(server, "server", "debounce_seconds", float, 2.0),
-        output_cap_bytes=typed(server, "server", "output_cap_bytes", int, 64 * 1024),
-        keep_releases=keep,
-        shared_paths=tuple(shared),
-        install=install,
-        test=test,
-        migrate=migrate,
-        env=dict(cmd_env),
-        timeouts=parsed_timeouts,
-        reload_method=method,
-        reload_pidfile=pidfile,
-        reload_command=reload_command,
-        health_url=health_url,
-        health_commit_field=typed(health, "health", "commit_field", str, "commit"),
-        health_interval=interval,
-        health_confirmations=confirmations,
+        app_name=app["name"],
+        repository=app["repository"],
+        git_url=app["git_url"],
+        branch=app["branch"],
+        deploy_to=app["deploy_to"],
+        keep_releases=app["keep_releases"],
+        shared_paths=app["shared_paths"],
+        **fields,
     )
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, require_secret: bool = True
+) -> Config:
     """Read the TOML file (``--config`` or $DEPLOYHOOK_CONFIG) and secrets from env or .env."""
     raw_path = path or os.environ.get(CONFIG_ENV)
     if not raw_path:
@@ -332,4 +486,6 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         if candidate.is_file():
             environ.update({k: v for k, v in dotenv_values(candidate).items() if v is not None})
     environ.update(os.environ)
-    return config_from_dict(data, environ, base_dir=config_path.parent)
+    return config_from_dict(
+        data, environ, base_dir=config_path.parent, require_secret=require_secret
+    )

@@ -160,6 +160,13 @@ class ReleasePipeline:
                 {"commit_sha": sha},
             )
 
+        if deploy.trigger == "webhook":
+            check = steps.call(
+                "verify the push moves forward", lambda: self._forward_only(sha, branch_ref)
+            )
+            if not check.ok:
+                return Outcome("superseded", check.output, {"commit_sha": sha})
+
         name = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + f"-{sha[:7]}"
         release = self.releases / name
         suffix = 2
@@ -300,6 +307,34 @@ class ReleasePipeline:
             shutil.rmtree(self.releases / release, ignore_errors=True)
             notes.append(f"removed unfinished release {release}")
         return "; ".join(notes)
+
+    def _forward_only(self, sha: str, branch_ref: str) -> str:
+        """A webhook may deploy only the branch tip as just fetched, or a commit ahead of the
+        live one: a signed body replayed later can never take production back. Going back is
+        an operator's act (`deployhook rollback`, `deployhook deploy SHA`)."""
+        live = _revision(self.current)
+        tip = _git_out(self.repo, "rev-parse", "--verify", "--end-of-options", branch_ref)
+        if sha == live:
+            raise StepFailed(f"commit {sha} is already live; nothing to deploy")
+        if sha == tip:
+            return f"{sha} is the tip of {branch_ref}"
+        ahead = live is not None and self._is_ancestor(live, sha)
+        if ahead:
+            return f"{sha} is ahead of the live commit {live}"
+        raise StepFailed(
+            f"commit {sha} is not the tip of {branch_ref} ({tip}) and not ahead of the live "
+            f"commit ({live or 'none'}): a webhook never moves production backwards; an "
+            f"operator can run `deployhook deploy {sha}`"
+        )
+
+    def _is_ancestor(self, older: str, newer: str) -> bool:
+        proc = subprocess.run(  # noqa: S603 - fixed arguments, validated shas
+            ["git", "-C", str(self.repo), "merge-base", "--is-ancestor", older, newer],  # noqa: S607
+            capture_output=True,
+            check=False,
+            env=_git_env(),
+        )
+        return proc.returncode == 0
 
     # -- steps -----------------------------------------------------------------------------
     def _link_shared(self, release: Path) -> str:

@@ -83,7 +83,7 @@ class Deploy(Base):
     provider: Mapped[str] = mapped_column(String(16), default="")
     repository: Mapped[str] = mapped_column(String(300), default="")
     ref: Mapped[str] = mapped_column(String(255), default="")
-    commit_sha: Mapped[str | None] = mapped_column(String(40))
+    commit_sha: Mapped[str | None] = mapped_column(String(64))  # SHA-256 repositories
     pusher: Mapped[str] = mapped_column(String(100), default="")
     message: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)

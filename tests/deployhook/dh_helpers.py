@@ -20,8 +20,9 @@ from deployhook.runner import StepLogger
 from deployhook.store import Deploy
 from deployhook.worker import Outcome
 
-SECRET = "It's a Secret to Everybody"
-TOKEN = "operator-token-0123456789"
+# 32+ characters with some variety: deployhook refuses weaker secrets.
+SECRET = "It's a Secret to Everybody - 7f3a9c1e"
+TOKEN = "operator-token-0123456789abcdefXYZ"
 REPO = "acme/widget"
 BRANCH = "main"
 

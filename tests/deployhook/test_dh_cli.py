@@ -94,3 +94,39 @@ def test_standalone_worker_processes_the_queue(config_file: Path) -> None:
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+def test_read_only_commands_need_no_webhook_secret(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    queued = runner.invoke(main, ["deploy", "--config", str(config_file), "--no-wait", "b" * 40])
+    assert queued.exit_code == 0, queued.output
+    monkeypatch.delenv("DEPLOYHOOK_SECRET")
+    history = runner.invoke(main, ["history", "--config", str(config_file), "--json"])
+    assert history.exit_code == 0, history.output
+    assert json.loads(history.output)[0]["commit"] == "b" * 40
+    status = runner.invoke(main, ["status", "--config", str(config_file), "--json"])
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.output)["latest"]["commit"] == "b" * 40
+    # Anything that receives webhooks or deploys still refuses to start without it.
+    refused = runner.invoke(main, ["deploy", "--config", str(config_file), "--no-wait"])
+    assert refused.exit_code == 2 and "DEPLOYHOOK_SECRET" in refused.output
+
+
+def test_git_url_credentials_are_masked_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deployhook.config import config_from_dict
+
+    data = base_config(tmp_path / "srv")
+    data["app"]["git_url"] = "https://deploy-bot:ghp_s3cr3tT0ken@git.example.com/acme/widget.git"
+    monkeypatch.setenv("DEPLOYHOOK_SECRET", SECRET)
+    path = tmp_path / "dh.toml"
+    path.write_text(to_toml(data))
+    out = CliRunner().invoke(main, ["check-config", "--config", str(path)])
+    assert out.exit_code == 0, out.output
+    assert "ghp_s3cr3tT0ken" not in out.output and "deploy-bot" not in out.output
+    assert "https://***@git.example.com/acme/widget.git" in out.output
+    cfg = config_from_dict(data, {"DEPLOYHOOK_SECRET": SECRET})
+    assert cfg.git_url_shown == "https://***@git.example.com/acme/widget.git"

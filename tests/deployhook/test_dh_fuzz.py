@@ -11,12 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dh_helpers import BRANCH, REPO, SECRET, TOKEN, base_config, push_payload, sign256
+from dh_helpers import (
+    BRANCH,
+    REPO,
+    SECRET,
+    TOKEN,
+    base_config,
+    push_payload,
+    random_sha,
+    sign256,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deployhook.config import config_from_dict
-from deployhook.events import SHA_RE
+from deployhook.events import is_sha
 from deployhook.store import Store
 from deployhook.web import create_app
 
@@ -174,7 +183,7 @@ def test_signed_hostile_payloads_never_deploy(
         and repo == REPO
         and ref == f"refs/heads/{BRANCH}"
         and isinstance(after, str)
-        and bool(SHA_RE.match(after))
+        and is_sha(after)
         and after != "0" * 40
         and extra.get("deleted") is not True
     )
@@ -190,12 +199,16 @@ def test_hostile_text_fields_are_stored_as_data_and_escaped(
     client: Any, monkeypatch: pytest.MonkeyPatch, message: str, pusher: str
 ) -> None:
     NoProcesses(monkeypatch)
-    sha = "ab" * 20
+    sha = random_sha()  # a commit already received is (rightly) never queued again
     payload = push_payload(sha)
     payload["head_commit"]["message"] = "<script>alert(1)</script>" + message
     payload["pusher"]["name"] = pusher
     body = json.dumps(payload).encode()
-    headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": sign256(body)}
+    headers = {
+        "X-GitHub-Event": "push",
+        "X-Hub-Signature-256": sign256(body),
+        "Content-Type": "application/json",
+    }
     resp = client.post("/webhook", data=body, headers=headers)
     assert resp.status_code == 202
     deploy = client.store.get(resp.json["deploy_id"])
@@ -203,3 +216,96 @@ def test_hostile_text_fields_are_stored_as_data_and_escaped(
     page = client.get(f"/deploys/{deploy.id}", headers={"Authorization": f"Bearer {TOKEN}"})
     assert page.status_code == 200
     assert "<script>alert(1)" not in page.get_data(as_text=True)
+
+
+# -- parsed fields, on both stores ----------------------------------------------------------
+hexchars = "0123456789abcdef"
+near_sha = st.one_of(
+    st.text(alphabet=hexchars, min_size=40, max_size=40),
+    st.text(alphabet=hexchars, min_size=64, max_size=64),
+    st.builds(
+        lambda s, tail: s + tail,
+        st.text(alphabet=hexchars, min_size=40, max_size=40),
+        st.sampled_from(["\n", "\r\n", " ", "\x00", "A", "0"]),
+    ),
+    st.text(alphabet=hexchars + "ABCDEF\n", min_size=39, max_size=65),
+)
+wild_text = st.text(max_size=300)  # any code point: NUL, lone surrogates, RTL marks...
+providers = st.sampled_from(["github", "gitea", "gitlab"])
+
+
+def _signed_request(provider: str, payload: dict[str, Any], delivery: str, event: str) -> Any:
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    if provider == "github":
+        headers.update({"X-GitHub-Event": event, "X-GitHub-Delivery": delivery})
+        headers["X-Hub-Signature-256"] = sign256(body)
+    elif provider == "gitea":
+        headers.update({"X-Gitea-Event": event, "X-Gitea-Delivery": delivery})
+        headers["X-Gitea-Signature"] = sign256(body).removeprefix("sha256=")
+    else:
+        headers.update({"X-Gitlab-Event": "Push Hook" if event == "push" else event})
+        headers.update({"X-Gitlab-Token": SECRET, "Idempotency-Key": delivery})
+    return body, headers
+
+
+@pytest.fixture
+def store_client(db_url: str) -> Iterator[Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = config_from_dict(
+            base_config(Path(tmp), server={"rate_limit": "100000/minute", "database_url": db_url}),
+            {"DEPLOYHOOK_SECRET": SECRET},
+        )
+        store = Store(cfg.database_url, cfg.app_name)
+        client = create_app(cfg, store=store, worker=None).test_client()
+        client.store = store
+        yield client
+        store.close()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    provider=providers,
+    sha=near_sha,
+    pusher=wild_text,
+    message=wild_text,
+    delivery=st.one_of(header_text, st.text(alphabet="abc-", min_size=1, max_size=300)),
+    event=st.one_of(st.just("push"), header_text),
+)
+def test_parsed_fields_never_500_on_either_store(
+    store_client: Any,
+    provider: str,
+    sha: str,
+    pusher: str,
+    message: str,
+    delivery: str,
+    event: str,
+) -> None:
+    if provider == "gitlab":
+        payload: dict[str, Any] = {
+            "object_kind": "push",
+            "ref": f"refs/heads/{BRANCH}",
+            "after": sha,
+            "checkout_sha": sha,
+            "user_username": pusher,
+            "project": {"path_with_namespace": REPO},
+            "commits": [{"id": sha, "message": message}],
+        }
+    else:
+        payload = push_payload(sha)
+        payload["pusher"] = {"name": pusher, "login": pusher}
+        payload["head_commit"]["message"] = message
+    body, headers = _signed_request(provider, payload, delivery, event)
+    before = len(store_client.store.latest(500))
+    resp = store_client.post("/webhook", data=body, headers=headers)
+    assert resp.status_code in (200, 202), (resp.status_code, resp.data[:300])
+    if resp.json.get("status") == "queued":
+        assert is_sha(sha) and event.strip() == "push"
+        deploy = store_client.store.get(resp.json["deploy_id"])
+        assert deploy.commit_sha == sha and deploy.provider == provider
+        assert "\x00" not in deploy.pusher + deploy.message
+        assert len(store_client.store.latest(500)) == before + 1
+    else:
+        assert len(store_client.store.latest(500)) == before

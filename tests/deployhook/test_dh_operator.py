@@ -6,7 +6,7 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from dh_helpers import TOKEN, github_request, push_payload, random_sha
+from dh_helpers import SECRET, TOKEN, github_request, push_payload, random_sha
 
 from deployhook.runner import StepLogger
 
@@ -21,7 +21,7 @@ def _queue(client: Any) -> tuple[int, str]:
 
 
 def test_views_disabled_without_token(client_for: Callable[..., Any]) -> None:
-    client = client_for(env={"DEPLOYHOOK_SECRET": "s3cret"})
+    client = client_for(env={"DEPLOYHOOK_SECRET": SECRET})
     for page in PAGES:
         resp = client.get(page, headers=BEARER)
         assert resp.status_code == 404 and "disabled" in resp.json["error"]

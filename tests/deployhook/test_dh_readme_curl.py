@@ -33,7 +33,7 @@ def test_readme_curl_ping_and_push(tmp_path: Path) -> None:
     config = config.replace("https://github.com/acme/bookshelf.git", str(tmp_path / "none.git"))
     config_path = tmp_path / "deployhook.toml"
     config_path.write_text(config)
-    env = dict(os.environ, DEPLOYHOOK_SECRET="readme-demo-secret")
+    env = dict(os.environ, DEPLOYHOOK_SECRET="readme-demo-secret-0123456789abcdef")
     server = subprocess.Popen(
         [str(DEPLOYHOOK), "serve", "--config", str(config_path), "--port", str(port)],
         env=env,

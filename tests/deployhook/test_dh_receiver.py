@@ -212,3 +212,152 @@ def test_webhook_needs_no_operator_login_and_get_is_405(client_for: Callable[...
     assert client.get("/webhook").status_code == 405
     body, headers = github_request({"zen": "x"}, event="ping")
     assert client.post("/webhook", data=body, headers=headers).status_code == 200
+
+
+def test_gitlab_resend_keeps_idempotency_key_and_is_not_deployed_again(
+    client_for: Callable[..., Any],
+) -> None:
+    client = client_for()
+    sha = random_sha()
+    payload = {
+        "object_kind": "push",
+        "ref": f"refs/heads/{BRANCH}",
+        "after": sha,
+        "checkout_sha": sha,
+        "user_username": "gl-user",
+        "project": {"path_with_namespace": REPO},
+        "commits": [{"id": sha, "message": "From GitLab"}],
+    }
+    first = {
+        "X-Gitlab-Event": "Push Hook",
+        "X-Gitlab-Token": SECRET,
+        "X-Gitlab-Event-UUID": "event-uuid-1",
+        "Idempotency-Key": "idem-1",
+    }
+    assert client.post("/webhook", json=payload, headers=first).status_code == 202
+    # GitLab's "Resend request": a new event UUID, the same Idempotency-Key.
+    resend = dict(first, **{"X-Gitlab-Event-UUID": "event-uuid-2"})
+    again = client.post("/webhook", json=payload, headers=resend)
+    assert again.status_code == 200, again.json
+    assert again.json["status"] == "already received"
+    assert len(_deploys(client)) == 1
+
+
+def test_sha_or_ref_with_trailing_newline_is_ignored(client_for: Callable[..., Any]) -> None:
+    client = client_for()
+    genuine = random_sha()
+    body, headers = github_request(push_payload(genuine))
+    assert client.post("/webhook", data=body, headers=headers).status_code == 202
+    for sha in (random_sha() + "\n", random_sha() + "\r\n", " " + random_sha()):
+        resp = client.post(
+            "/webhook", data=(b := github_request(push_payload(sha)))[0], headers=b[1]
+        )
+        assert resp.status_code == 202, resp.json
+        assert resp.json["status"] == "ignored" and "sha" in resp.json["reason"]
+    (deploy,) = _deploys(client)
+    assert deploy.commit_sha == genuine and deploy.status == "queued"
+
+
+def test_valid_branch_refuses_trailing_newline() -> None:
+    from deployhook.config import valid_branch
+
+    assert valid_branch("main") and not valid_branch("main\n") and not valid_branch("main\r")
+
+
+def test_only_json_or_form_content_types_are_accepted(client_for: Callable[..., Any]) -> None:
+    client = client_for()
+    body, headers = github_request(push_payload())
+    for content_type in (
+        "text/plain",
+        "application/xml",
+        "multipart/form-data; boundary=x",
+        "application/json-patch+json",
+        None,
+    ):
+        sent = dict(headers)
+        if content_type is None:
+            del sent["Content-Type"]
+        else:
+            sent["Content-Type"] = content_type
+        resp = client.post("/webhook", data=body, headers=sent)
+        assert resp.status_code == 415, (content_type, resp.status_code)
+        assert resp.mimetype == "application/problem+json"
+        assert resp.json["status"] == 415 and "application/json" in resp.json["detail"]
+    assert _deploys(client) == []
+    for content_type in ("application/json; charset=utf-8", "Application/JSON"):
+        sent = dict(headers, **{"Content-Type": content_type})
+        sent["X-GitHub-Delivery"] = content_type
+        sha = random_sha()
+        body, sent_headers = github_request(push_payload(sha), delivery=content_type)
+        sent_headers["Content-Type"] = content_type
+        assert client.post("/webhook", data=body, headers=sent_headers).status_code == 202
+
+
+def test_form_delivery_without_payload_field_is_400(client_for: Callable[..., Any]) -> None:
+    client = client_for()
+    body = b"other=1"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-GitHub-Event": "push",
+        "X-Hub-Signature-256": sign256(body),
+    }
+    resp = client.post("/webhook", data=body, headers=headers)
+    assert resp.status_code == 400
+    assert _deploys(client) == []
+
+
+def test_forwarded_host_is_ignored_unless_trusted(client_for: Callable[..., Any]) -> None:
+    headers_extra = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
+    client = client_for(server={"trust_proxy": 1})
+    body, headers = github_request(push_payload())
+    resp = client.post("/webhook", data=body, headers={**headers, **headers_extra})
+    assert resp.status_code == 202
+    assert resp.json["status_url"].startswith("https://localhost/")
+    trusting = client_for(
+        server={"trust_proxy": 1, "trust_proxy_headers": ["for", "proto", "host"]}
+    )
+    body, headers = github_request(push_payload())
+    resp = trusting.post("/webhook", data=body, headers={**headers, **headers_extra})
+    assert resp.json["status_url"].startswith("https://evil.example/")
+
+
+def test_git_url_credentials_are_masked_on_dashboard_and_api(
+    client_for: Callable[..., Any],
+) -> None:
+    from dh_helpers import TOKEN
+
+    from deployhook.runner import StepLogger
+
+    url = "https://deploy-bot:ghp_s3cr3tT0ken@git.example.com/acme/widget.git"
+    client = client_for(app={"git_url": url})
+    body, headers = github_request(push_payload())
+    deploy_id = client.post("/webhook", data=body, headers=headers).json["deploy_id"]
+    steps = StepLogger(client.store, deploy_id, 4096)
+    steps.run("fetch", ["echo", "fetch", url], timeout=10)
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    for page in ("/", f"/deploys/{deploy_id}", "/api/deploys", f"/api/deploys/{deploy_id}"):
+        text = client.get(page, headers=bearer).get_data(as_text=True)
+        assert "ghp_s3cr3tT0ken" not in text and "deploy-bot" not in text, page
+    shown = client.get(f"/api/deploys/{deploy_id}", headers=bearer).json
+    assert shown["steps"][0]["command"][-1] == "https://***@git.example.com/acme/widget.git"
+    assert "https://***@git.example.com/acme/widget.git" in shown["steps"][0]["output"]
+
+
+def test_database_refusing_the_write_is_503_not_500(
+    client_for: Callable[..., Any], monkeypatch: Any
+) -> None:
+    from sqlalchemy.exc import DataError
+
+    client = client_for()
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        # What PostgreSQL says when a 64-hex sha meets a varchar(40) column of an old schema.
+        raise DataError("INSERT", {}, Exception("value too long for type character varying(40)"))
+
+    monkeypatch.setattr(client.store, "record_delivery", refuse)
+    body, headers = github_request(push_payload("ab" * 32))
+    resp = client.post("/webhook", data=body, headers=headers)
+    assert resp.status_code == 503 and resp.mimetype == "application/problem+json"
+    assert "nothing was queued" in resp.json["detail"]
+    monkeypatch.undo()
+    assert _deploys(client) == []
