@@ -5,6 +5,7 @@ step orphaned by a killed `deployhook serve` is ended on the next start."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -23,6 +24,7 @@ from dh_helpers import base_config, free_port, kill_group, push_payload, sign256
 
 from deployhook.config import config_from_dict
 from deployhook.pipeline import ReleasePipeline
+from deployhook.redact import Redactor, url_secrets
 from deployhook.store import AppLock, Store
 from deployhook.worker import Worker
 
@@ -379,7 +381,61 @@ def test_step_orphaned_by_kill_9_is_ended_on_restart(
     finally:
         serve.stop()
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+
+
+def test_redaction_masks_secrets_split_across_chunks() -> None:
+    secret = secrets.token_urlsafe(32)
+    got: list[bytes] = []
+    stream = Redactor([secret]).stream(got.append)
+    url = f"https://deployer:{secrets.token_hex(20)}@git.example.com/a.git"
+    text = f"start {secret} middle {url} end"
+    data = text.encode()
+    # Every split point, one byte at a time at the worst: no secret byte run survives.
+    for size in (1, 3, 7, 64):
+        got.clear()
+        for i in range(0, len(data), size):
+            stream.write(data[i : i + size])
+        stream.close()
+        out = b"".join(got).decode()
+        assert out == "start *** middle https://***@git.example.com/a.git end", size
+    # Output that cannot start a secret is passed on at once (the live view does not lag).
+    got.clear()
+    stream.write(b"collected 12 items\n")
+    assert got == [b"collected 12 items\n"]
+
+
+def test_url_secrets_are_passwords_or_a_lone_https_token() -> None:
+    token = secrets.token_hex(20)
+    assert token in url_secrets(f"https://ci:{token}@git.example.com/a.git")
+    assert "ci" not in url_secrets(f"https://ci:{token}@git.example.com/a.git")
+    assert url_secrets(f"https://{token}@github.com/a/b.git", lone_user_is_token=True) == [
+        token,
+        token,
+    ]
+    assert url_secrets("ssh://deploy@git.example.com/a.git", lone_user_is_token=True) == []
+    assert url_secrets("postgresql+psycopg://deployhook@127.0.0.1/deployhook") == []
+    assert url_secrets("postgresql://dh:p%40ss-word@127.0.0.1/dh") == ["p%40ss-word", "p@ss-word"]
+
+
+def test_git_url_credentials_never_reach_the_record(tmp_path: Path) -> None:
+    token = secrets.token_hex(20)
+    data = base_config(tmp_path / "srv")
+    # Nothing listens there: the fetch fails, and git's message names the URL.
+    data["app"]["git_url"] = f"http://deployer:{token}@127.0.0.1:{free_port()}/acme/widget.git"
+    environ = {"DEPLOYHOOK_SECRET": secrets.token_urlsafe(32)}
+    cfg = config_from_dict(data, environ, base_dir=tmp_path)
+    store = Store(cfg.database_url, cfg.app_name)
+    try:
+        store.enqueue(commit_sha=None, ref="refs/heads/main")
+        done = Worker(store, cfg, ReleasePipeline(cfg)).run_once()
+        assert done is not None and done.status == "failed"
+        fetch = next(s for s in done.steps if s.name == "fetch")
+        assert "http://***@127.0.0.1" in fetch.command
+        shown = json.dumps(done.to_dict(with_steps=True))
+        assert token not in shown and "deployer:" not in shown
+    finally:
+        store.close()
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "srv").glob("deployhook.sqlite3*"))
+    assert token.encode() not in stored
