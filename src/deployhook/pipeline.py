@@ -19,7 +19,7 @@ from pathlib import Path
 from .config import Config, valid_branch
 from .events import SHA_RE
 from .reload import Health, ReloadResult, gunicorn_usr2
-from .runner import StepFailed, StepLogger
+from .runner import StepFailed, StepLogger, step_environment
 from .store import Deploy
 from .worker import Outcome
 
@@ -63,9 +63,9 @@ class ReleasePipeline:
         return sorted(p.name for p in self.releases.iterdir() if RELEASE_RE.match(p.name))
 
     def _env(self, release: Path, sha: str) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(self.config.env)
-        # The sha is a verified 40-hex string: safe to hand to commands as data.
+        # Added to the runner's allow-listed environment: the config's [commands] env and
+        # the data a step needs about this deploy. The sha is a verified 40-hex string.
+        env = dict(self.config.env)
         env.update(
             DEPLOYHOOK_SHA=sha,
             DEPLOYHOOK_RELEASE_DIR=str(release),
@@ -75,8 +75,9 @@ class ReleasePipeline:
         return env
 
     def _git(self, steps: StepLogger, name: str, *args: str, timeout: float | None = None) -> bool:
+        env = {**self.config.env, **_GIT_ENV}
         result = steps.run(
-            name, ["git", *args], timeout=timeout or self.config.timeout("fetch"), env=_git_env()
+            name, ["git", *args], timeout=timeout or self.config.timeout("fetch"), env=env
         )
         return result.ok
 
@@ -430,11 +431,13 @@ class ReleasePipeline:
         steps.call(f"prune (keep {self.config.keep_releases})", prune)
 
 
+# Never prompt for credentials in a background worker; fail instead.
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0"}
+
+
 def _git_env() -> dict[str, str]:
-    # Never prompt for credentials in a background worker; fail instead.
-    env = dict(os.environ)
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    return env
+    # deployhook's own git calls get the same allow-listed environment as steps.
+    return step_environment(_GIT_ENV)
 
 
 def _git_out(cwd: Path, *args: str) -> str | None:

@@ -12,9 +12,31 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .redact import Redactor
 from .store import Store
 
 FLUSH_EVERY = 1.0  # seconds between live output updates in the database
+
+# What a step inherits from deployhook's own environment. Everything else (the webhook
+# secret, the operator token, whatever systemd or a shell put there) stays out: steps run
+# third-party installers and the pushed code's tests, which must not learn our secrets.
+INHERITED = ("PATH", "HOME", "LANG", "TZ")
+INHERITED_PREFIXES = ("LC_",)
+
+
+def step_environment(
+    extra: Mapping[str, str] | None = None, source: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The allow-listed part of ``source`` (default: our environment) plus ``extra``."""
+    source = os.environ if source is None else source
+    env = {
+        name: value
+        for name, value in source.items()
+        if name in INHERITED or name.startswith(INHERITED_PREFIXES)
+    }
+    env.update(extra or {})
+    return env
+
 
 # Process groups of running steps: they live in their own sessions (so a timeout can kill
 # the whole tree), which also means nobody else stops them when deployhook shuts down.
@@ -77,10 +99,27 @@ class CappedBuffer:
 class StepLogger:
     """Writes steps of one deploy to the store; used by pipelines for commands and notes."""
 
-    def __init__(self, store: Store, deploy_id: int, output_cap: int = 64 * 1024) -> None:
+    def __init__(
+        self,
+        store: Store,
+        deploy_id: int,
+        output_cap: int = 64 * 1024,
+        redactor: Redactor | None = None,
+    ) -> None:
         self.store = store
         self.deploy_id = deploy_id
         self.output_cap = output_cap
+        self.redactor = redactor or Redactor()
+
+    def _start(self, name: str, command: Sequence[str] | None) -> int:
+        # git fetch's argument list holds the repository URL, credentials and all.
+        shown = [self.redactor.text(arg) for arg in command] if command is not None else None
+        return self.store.start_step(self.deploy_id, name, shown)
+
+    def _end(self, step_id: int, exit_code: int | None, duration: float, text: str) -> str:
+        text = self.redactor.text(text)
+        self.store.end_step(step_id, exit_code, duration, text)
+        return text
 
     def run(
         self,
@@ -91,15 +130,19 @@ class StepLogger:
         env: Mapping[str, str] | None = None,
         timeout: float = 600.0,
     ) -> StepResult:
-        """Run ``argv`` in its own process group, so a timeout kills its children too."""
-        step_id = self.store.start_step(self.deploy_id, name, list(argv))
+        """Run ``argv`` in its own process group, so a timeout kills its children too.
+
+        The environment is :func:`step_environment` plus ``env``; output is masked by the
+        redactor before it is stored, even while the step is still running.
+        """
+        step_id = self._start(name, argv)
         buf = CappedBuffer(self.output_cap)
         start = time.monotonic()
         try:
             proc = subprocess.Popen(  # noqa: S603 - argv comes from the config, never the payload
                 list(argv),
                 cwd=cwd,
-                env=dict(env) if env is not None else None,
+                env=step_environment(env),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -107,18 +150,20 @@ class StepLogger:
             )
         except OSError as exc:
             duration = time.monotonic() - start
-            text = f"could not start {argv[0]!r}: {exc}"
-            self.store.end_step(step_id, None, duration, text)
+            text = self._end(step_id, None, duration, f"could not start {argv[0]!r}: {exc}")
             return StepResult(False, None, text, duration)
 
         assert proc.stdout is not None
         stdout = proc.stdout
         with _ACTIVE_LOCK:
             _ACTIVE.add(proc.pid)
+        # Recorded so that a restarted deployhook can end this group if we die mid-step.
+        self.store.step_process(step_id, proc.pid)
+        masked = self.redactor.stream(buf.write)
 
         def pump() -> None:
             for chunk in iter(lambda: stdout.read1(8192), b""):
-                buf.write(chunk)
+                masked.write(chunk)
 
         reader = threading.Thread(target=pump, daemon=True)
         reader.start()
@@ -141,6 +186,7 @@ class StepLogger:
         with _ACTIVE_LOCK:
             _ACTIVE.discard(proc.pid)
         reader.join(timeout=5)
+        masked.close()
         duration = time.monotonic() - start
         text = buf.text()
         if timed_out:
@@ -148,14 +194,14 @@ class StepLogger:
             exit_code = None
         else:
             exit_code = proc.returncode
-        self.store.end_step(step_id, exit_code, duration, text)
+        text = self._end(step_id, exit_code, duration, text)
         return StepResult(exit_code == 0, exit_code, text, duration)
 
     def call(
         self, name: str, func: Callable[[], str], command: list[str] | None = None
     ) -> StepResult:
         """Log a Python-side step (symlink switch, health check) like a command."""
-        step_id = self.store.start_step(self.deploy_id, name, command)
+        step_id = self._start(name, command)
         start = time.monotonic()
         try:
             text = func()
@@ -165,7 +211,7 @@ class StepLogger:
         except OSError as exc:
             text, ok, code = f"{type(exc).__name__}: {exc}", False, 1
         duration = time.monotonic() - start
-        self.store.end_step(step_id, code, duration, text)
+        text = self._end(step_id, code, duration, text)
         return StepResult(ok, code, text, duration)
 
 

@@ -24,12 +24,13 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
     text,
     update,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -39,7 +40,7 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
-from deployhook.reload import pid_alive
+from deployhook import procs
 
 STATUSES = ("queued", "running", "succeeded", "failed", "rolled_back", "superseded", "cancelled")
 FINAL = frozenset(STATUSES) - {"queued", "running"}
@@ -161,6 +162,10 @@ class Step(Base):
     output: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The step's process group and the boot it ran in: after a crash, recovery ends the
+    # group, but only in the same boot (after a reboot the number may be someone else's).
+    pgid: Mapped[int | None] = mapped_column(Integer)
+    boot_id: Mapped[str | None] = mapped_column(String(64))
 
     deploy: Mapped[Deploy] = relationship(back_populates="steps")
 
@@ -221,9 +226,8 @@ class Store:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             database = make_url(url).database
-            if database and database != ":memory:":
-                # First start on a fresh server: deploy_to may not exist yet.
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            if database and database != ":memory:" and not database.startswith("file:"):
+                _private_sqlite_files(Path(database))
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
@@ -231,6 +235,7 @@ class Store:
             _sqlite_serialised(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
         with self.session() as s:
             if s.get(AppLock, app_name) is None:
                 s.add(AppLock(app=app_name))
@@ -375,34 +380,62 @@ class Store:
             s.commit()
             return n == 1
 
-    def recover(self, stale_after: float = 120.0) -> list[int]:
-        """On start: fail deploys whose owner died, and free their lock. Returns their ids."""
-        recovered: list[int] = []
-        host = socket.gethostname()
+    def recover(self, stale_after: float = 120.0, grace: float = 5.0) -> list[int]:
+        """On start: if the lock's owner died, end the process groups of its unfinished steps
+        (TERM, then KILL after ``grace`` seconds), fail its deploys and free the lock.
+
+        The groups are ended first: a deploy marked failed must not go on changing releases.
+        Returns the ids of the deploys marked failed.
+        """
         with self.session() as s:
-            lock = s.get(AppLock, self.app_name)
+            if not self._owner_dead(s.get(AppLock, self.app_name), stale_after):
+                return []
+            unfinished = s.execute(
+                select(Step.id, Step.pgid, Step.boot_id)
+                .join(Deploy, Step.deploy_id == Deploy.id)
+                .where(
+                    Deploy.app == self.app_name,
+                    Deploy.status == "running",
+                    Step.finished_at.is_(None),
+                )
+            ).all()
+        notes = {step_id: _end_orphan(pgid, boot, grace) for step_id, pgid, boot in unfinished}
+        return self._fail_running(notes)
+
+    def _owner_dead(self, lock: AppLock | None, stale_after: float) -> bool:
+        if lock is None or lock.deploy_id is None or not lock.owner:
+            return True
+        owner_host, _, pid = lock.owner.rpartition(":")
+        if owner_host == socket.gethostname() and pid.isdigit():
+            return int(pid) == os.getpid() or not procs.pid_alive(int(pid))
+        beat = lock.heartbeat_at or datetime.min.replace(tzinfo=UTC)
+        return utcnow() - beat > timedelta(seconds=stale_after)
+
+    def _fail_running(self, step_notes: dict[int, str]) -> list[int]:
+        recovered: list[int] = []
+        now = utcnow()
+        with self.session() as s:
             running = s.scalars(
                 select(Deploy).where(Deploy.app == self.app_name, Deploy.status == "running")
             ).all()
-            holder_dead = True
-            if lock is not None and lock.deploy_id is not None and lock.owner:
-                owner_host, _, pid = lock.owner.rpartition(":")
-                if owner_host == host and pid.isdigit():
-                    holder_dead = int(pid) == os.getpid() or not pid_alive(int(pid))
-                else:
-                    beat = lock.heartbeat_at or datetime.min.replace(tzinfo=UTC)
-                    holder_dead = utcnow() - beat > timedelta(seconds=stale_after)
-            if not holder_dead:
-                return []
-            now = utcnow()
             for deploy in running:
+                notes = [step_notes[st.id] for st in deploy.steps if step_notes.get(st.id)]
                 deploy.status = "failed"
-                deploy.reason = (
-                    "deployhook stopped while this deploy was running; marked failed on restart "
-                    "(check the release and the live app before redeploying)"
+                deploy.reason = "; ".join(
+                    [
+                        "deployhook stopped while this deploy was running; marked failed on "
+                        "restart (check the release and the live app before redeploying)",
+                        *notes,
+                    ]
                 )
                 deploy.finished_at = now
+                for step in deploy.steps:
+                    if step.finished_at is None:
+                        step.finished_at = now
+                        note = step_notes.get(step.id) or "no process group recorded"
+                        step.output += f"\n[deployhook stopped during this step; {note}]"
                 recovered.append(deploy.id)
+            lock = s.get(AppLock, self.app_name)
             if lock is not None:
                 lock.deploy_id = None
                 lock.owner = None
@@ -424,6 +457,14 @@ class Store:
             s.add(step)
             s.commit()
             return step.id
+
+    def step_process(self, step_id: int, pgid: int) -> None:
+        """Remember the process group a step runs in (and this boot), for crash recovery."""
+        with self.session() as s:
+            s.execute(
+                update(Step).where(Step.id == step_id).values(pgid=pgid, boot_id=procs.boot_id())
+            )
+            s.commit()
 
     def step_output(self, step_id: int, output: str) -> None:
         """Replace the (capped) output while the command is still running."""
@@ -489,3 +530,54 @@ def _sqlite_serialised(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _end_orphan(pgid: int | None, boot: str | None, grace: float) -> str:
+    """End a dead owner's step group; say what happened, for the deploy's reason."""
+    if pgid is None:
+        return ""
+    if not boot or boot != procs.boot_id():
+        return f"process group {pgid} ran on another machine or before a reboot; not touched"
+    if procs.end_group(pgid, grace):
+        return f"ended process group {pgid} (its step was still running)"
+    return f"process group {pgid} had already exited"
+
+
+def _private_sqlite_files(database: Path) -> None:
+    # The database holds every step's output: readable by the deploy user only, whatever
+    # the umask. SQLite gives its -wal, -shm and -journal files the main file's mode, so
+    # creating that one 0600 before SQLite opens it covers them; files left by an older
+    # version are tightened here.
+    if not database.parent.exists():
+        # First start on a fresh server: deploy_to may not exist yet.
+        database.parent.mkdir(parents=True, exist_ok=True)
+        database.parent.chmod(0o700)
+    os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = database.with_name(database.name + suffix)
+        try:
+            if path.stat().st_uid == os.getuid():
+                path.chmod(0o600)
+        except FileNotFoundError:
+            continue
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    # create_all() makes missing tables but never alters existing ones: a database made by
+    # an older deployhook gets the newer nullable columns here, on SQLite and PostgreSQL.
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(
+                        f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'
+                    )
+            except (OperationalError, ProgrammingError):
+                # Another process starting at the same moment added it first.
+                if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
+                    raise

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .config import Config
+from .redact import Redactor, url_secrets
 from .runner import StepLogger
 from .store import Deploy, Store
 
@@ -28,6 +29,18 @@ class Outcome:
     status: str
     reason: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+def redactor_for(config: Config) -> Redactor:
+    """Masks every secret deployhook knows: its own two and credentials in its URLs."""
+    return Redactor(
+        [
+            config.secret,
+            config.operator_token,
+            *url_secrets(config.git_url, lone_user_is_token=True),
+            *url_secrets(config.database_url),
+        ]
+    )
 
 
 class Pipeline(Protocol):
@@ -78,9 +91,10 @@ class Worker:
 
         beater = threading.Thread(target=beat, name="deployhook-heartbeat", daemon=True)
         beater.start()
+        redactor = redactor_for(self.config)
         try:
             outcome = self.pipeline.run(
-                deploy, StepLogger(self.store, deploy.id, self.config.output_cap_bytes)
+                deploy, StepLogger(self.store, deploy.id, self.config.output_cap_bytes, redactor)
             )
         except Exception as exc:
             log.exception("deploy #%s crashed", deploy.id)
@@ -88,7 +102,8 @@ class Worker:
         finally:
             beat_stop.set()
             beater.join(timeout=1)
-        self.store.finish(deploy.id, outcome.status, outcome.reason, **outcome.fields)
+        reason = redactor.text(outcome.reason)
+        self.store.finish(deploy.id, outcome.status, reason, **outcome.fields)
         return self.store.get(deploy.id)
 
     def loop(self) -> None:

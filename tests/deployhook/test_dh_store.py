@@ -94,3 +94,39 @@ def test_recovery_and_timestamps(db_url: str) -> None:
         assert store.lock_holder() is None
     finally:
         store.close()
+
+
+def test_database_from_an_older_version_gets_the_new_columns(db_url: str) -> None:
+    from sqlalchemy import create_engine, inspect
+
+    from deployhook.store import Base
+
+    engine = create_engine(db_url)
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:  # as an older deployhook left it: no process columns
+        for column in ("pgid", "boot_id"):
+            conn.exec_driver_sql(f"ALTER TABLE steps DROP COLUMN {column}")
+    assert "pgid" not in {c["name"] for c in inspect(engine).get_columns("steps")}
+    engine.dispose()
+    # Stores starting together must not trip over each other adding them.
+    barrier = threading.Barrier(4)
+    stores: list[Store] = []
+
+    def start() -> None:
+        barrier.wait()
+        stores.append(Store(db_url, "app"))
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(stores) == 4
+    first, second = stores[0], stores[1]
+    deploy = first.enqueue(commit_sha=random_sha(), ref="refs/heads/main")
+    step_id = second.start_step(deploy.id, "test", ["true"])
+    second.step_process(step_id, 4242)
+    got = first.get(deploy.id)
+    assert got is not None and got.steps[0].pgid == 4242 and got.steps[0].boot_id
+    for s in stores:
+        s.close()
