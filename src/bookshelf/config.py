@@ -181,10 +181,18 @@ def prepare_sqlite_file(database: Path) -> None:
 
 
 def prepare_data_paths(instance_path: str, database_url: str, production: bool) -> None:
-    """Check (in production) and create the instance folder and the SQLite file, privately."""
+    """Check (in production) and create the instance folder and the SQLite file, privately.
+
+    Outside production the folder is created only when the default database goes there: a
+    test run against an installed package must not write Flask's default folder, which lies
+    inside the virtualenv under test.
+    """
+    instance = Path(instance_path)
+    database = sqlite_file(database_url)
     if production:
         check_data_location(instance_path, database_url)
-    make_private_dir(Path(instance_path))
-    database = sqlite_file(database_url)
+        make_private_dir(instance)
+    elif database is not None and database.parent == instance:
+        make_private_dir(instance)
     if database is not None:
         prepare_sqlite_file(database)

@@ -17,7 +17,7 @@ import pytest
 
 from bookshelf import create_app
 from bookshelf.config import ConfigError
-from bookshelf_helpers import TEST_SECRET
+from bookshelf_helpers import TEST_SECRET, app_config
 
 
 @pytest.fixture
@@ -151,6 +151,18 @@ def test_postgres_needs_the_instance_outside_too(production: pytest.MonkeyPatch)
     refused(production, Path(sys.prefix) / "var" / unique_name())
 
 
+def test_tests_do_not_create_the_default_instance_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A test gate runs against the installed package, whose default instance folder is inside
+    # the virtualenv under test: an app on another database must not create it.
+    instance = Path(sys.prefix) / "var" / unique_name()
+    monkeypatch.setenv("BOOKSHELF_INSTANCE_PATH", str(instance))
+    create_app(app_config(f"sqlite:///{tmp_path / 'test.sqlite3'}"))
+    assert not instance.exists()
+    assert (tmp_path / "test.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
 def test_development_may_keep_data_anywhere(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -171,9 +183,8 @@ def test_the_migrate_command_refuses_in_one_line(tmp_path: Path) -> None:
         if k not in {"DATABASE_URL", "BOOKSHELF_INSTANCE_PATH", "FLASK_DEBUG"}
     }
     env.update(BOOKSHELF_ENV="production", SECRET_KEY=TEST_SECRET)
-    flask = Path(sys.executable).with_name("flask")
     out = subprocess.run(
-        [str(flask), "--app", "bookshelf", "db", "upgrade"],
+        [sys.executable, "-m", "flask", "--app", "bookshelf", "db", "upgrade"],
         cwd=release,
         env={**env, "BOOKSHELF_INSTANCE_PATH": str(release / "instance")},
         capture_output=True,
