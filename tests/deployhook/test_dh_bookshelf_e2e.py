@@ -101,8 +101,10 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     --no-index from here, as an operator with a local wheelhouse would."""
     target = tmp_path_factory.mktemp("wheelhouse")
     out = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(target)]
-        + ["-r", str(ROOT / "requirements" / "dev.txt"), "setuptools"],
+        [
+            *(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"),
+            *("-d", str(target), "-r", str(ROOT / "requirements" / "dev.txt"), "setuptools"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
