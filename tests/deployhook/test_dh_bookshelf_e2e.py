@@ -254,7 +254,11 @@ def to_toml(data: dict[str, Any]) -> str:
 
 def set_up(d: Deployment, wheelhouse: Path) -> None:
     """The README's one-time set-up, with this machine's paths."""
+    # The bare repository's main is this checkout's committed HEAD (a clone alone would take
+    # the main repository's HEAD when this is a linked worktree).
     git(d.tmp, "clone", "-q", "--bare", str(ROOT), str(d.origin))
+    git(d.origin, "update-ref", "refs/heads/main", git(ROOT, "rev-parse", "HEAD"))
+    git(d.origin, "symbolic-ref", "HEAD", "refs/heads/main")
     git(d.tmp, "clone", "-q", str(d.origin), str(d.work))
     shared = d.deploy_to / "shared"
     (shared / "instance").mkdir(parents=True, mode=0o700)
