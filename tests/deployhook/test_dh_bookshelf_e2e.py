@@ -10,7 +10,6 @@ zero failed requests across each switch.
 
 from __future__ import annotations
 
-import http.cookiejar
 import json
 import os
 import re
@@ -74,16 +73,16 @@ print(len(lines), "paths under", venv)
 """
 
 
-class LoopbackCookies(http.cookiejar.DefaultCookiePolicy):
-    """Send the app's Secure cookies over plain HTTP on loopback (nginx terminates TLS)."""
-
-    def return_ok_secure(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
-        return True
-
-
 def browser() -> requests.Session:
+    """A client that keeps cookies; the app's cookies are Secure (nginx terminates TLS in
+    production), so they are marked sendable over plain HTTP on loopback as they arrive."""
     session = requests.Session()
-    session.cookies.set_policy(LoopbackCookies())
+
+    def allow_http(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        for cookie in session.cookies:
+            cookie.secure = False
+
+    session.hooks["response"].append(allow_http)
     return session
 
 
