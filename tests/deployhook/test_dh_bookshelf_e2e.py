@@ -73,16 +73,18 @@ print(len(lines), "paths under", venv)
 """
 
 
+class LoopbackCookieJar(requests.cookies.RequestsCookieJar):
+    """The app's cookies are Secure (nginx terminates TLS in production): keep them sendable
+    over plain HTTP on loopback."""
+
+    def set_cookie(self, cookie: Any, *args: Any, **kwargs: Any) -> None:
+        cookie.secure = False
+        super().set_cookie(cookie, *args, **kwargs)
+
+
 def browser() -> requests.Session:
-    """A client that keeps cookies; the app's cookies are Secure (nginx terminates TLS in
-    production), so they are marked sendable over plain HTTP on loopback as they arrive."""
     session = requests.Session()
-
-    def allow_http(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        for cookie in session.cookies:
-            cookie.secure = False
-
-    session.hooks["response"].append(allow_http)
+    session.cookies = LoopbackCookieJar()
     return session
 
 
@@ -183,13 +185,19 @@ class Deployment:
         assert resp.status_code == 202, resp.text
         return resp.json()["deploy_id"]
 
-    def wait(self, deploy_id: int, timeout: float = 600) -> dict[str, Any]:
+    def record(self, deploy_id: int) -> dict[str, Any]:
         url = f"http://127.0.0.1:{self.hook_port}/api/deploys/{deploy_id}"
         auth = {"Authorization": f"Bearer {self.token}"}
-        deadline = time.monotonic() + timeout
+        return requests.get(url, headers=auth, timeout=10).json()
+
+    def wait(self, deploy_id: int, until_step: str | None = None) -> dict[str, Any]:
+        """Poll until the deploy ends, or until it has reached the step ``until_step``."""
+        deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            record = requests.get(url, headers=auth, timeout=10).json()
+            record = self.record(deploy_id)
             if record["status"] not in ("queued", "running"):
+                return record
+            if until_step and any(s["name"] == until_step for s in record["steps"]):
                 return record
             time.sleep(0.2)
         raise AssertionError(f"deploy {deploy_id} did not finish: {record}")
@@ -464,12 +472,16 @@ def downgrade() -> None:
 
 
 def deploy_under_load(d: Deployment, sha: str) -> dict[str, Any]:
+    """Push, and keep requests going from just before the switch until after it (not during
+    install: the load would only slow the build on a small machine)."""
     before = d.served_commit()
-    with LoadLoop(f"{d.app_url}/healthz", threads=2) as load:
-        time.sleep(0.3)
-        record = d.wait(d.push_webhook(sha))
+    deploy_id = d.push_webhook(sha)
+    d.wait(deploy_id, until_step="link shared")
+    with LoadLoop(f"{d.app_url}/healthz", threads=2, max_s=300) as load:
+        record = d.wait(deploy_id)
         time.sleep(0.3)
     assert record["status"] == "succeeded", json.dumps(record, indent=1)[-4000:]
+    print(f"\ndeploy {sha[:7]}: {load.total} requests across the switch, {dict(load.ok)}")
     assert load.failures == [], load.failures[:5]
     assert load.ok[before] > 0 and load.ok[sha] > 0, dict(load.ok)
     assert d.served_commit() == sha
