@@ -12,7 +12,7 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bookshelf.config import build_config, check_production_secret
+from bookshelf.config import build_config, check_production_secret, prepare_data_paths
 from bookshelf.extensions import babel, csrf, db, limiter, login_manager
 from bookshelf.ids import IdConverter
 from bookshelf.middleware import MethodOverrideMiddleware
@@ -23,7 +23,11 @@ SOURCE_CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def instance_folder() -> str | None:
-    """BOOKSHELF_INSTANCE_PATH, else `instance/` at the top of a source checkout."""
+    """BOOKSHELF_INSTANCE_PATH, else `instance/` at the top of a source checkout.
+
+    An installed package falls back to Flask's `<sys.prefix>/var/bookshelf-instance`, inside
+    the virtualenv: production refuses that (see config.check_data_location).
+    """
     if os.environ.get("BOOKSHELF_INSTANCE_PATH"):
         return os.environ["BOOKSHELF_INSTANCE_PATH"]
     if (SOURCE_CHECKOUT / "pyproject.toml").is_file():
@@ -36,12 +40,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         load_dotenv()  # as the notes do; `flask` loads it too, gunicorn does not
     app = Flask(__name__, instance_path=instance_folder(), instance_relative_config=True)
     app.url_map.converters["id"] = IdConverter
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(build_config(app.instance_path, app.debug))
     if test_config is not None:
         app.config.update(test_config)
-    if not (app.config["BOOKSHELF_DEVELOPMENT"] or app.testing):
+    production = not (app.config["BOOKSHELF_DEVELOPMENT"] or app.testing)
+    if production:
         check_production_secret(app.config["SECRET_KEY"])
+    # Production refuses data inside a release or virtualenv before anything is written.
+    prepare_data_paths(app.instance_path, app.config["SQLALCHEMY_DATABASE_URI"], production)
     app.config.setdefault("BOOKSHELF_VERSION", package_version())
 
     register_extensions(app)

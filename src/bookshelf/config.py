@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import secrets
+import site
+import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.engine import make_url
 
-# Keys that must never be accepted in production: the notes' example and common placeholders.
+# Keys that must never be accepted in production: well-known examples and placeholders.
 KNOWN_BAD_SECRETS = {"BAD_SECRET_KEY", "dev", "secret", "changeme", "change-me", "development"}
 MIN_SECRET_LENGTH = 32
 
@@ -39,7 +43,7 @@ def development_secret_key(instance_path: str) -> str:
     """A random key generated once per checkout, so dev sessions survive restarts."""
     key_file = Path(instance_path) / "secret_key"
     if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(Path(instance_path))
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
@@ -90,3 +94,107 @@ def engine_options(database_url: str) -> dict[str, Any]:
         return {}
     # pre_ping lets the pool recover by itself after a database restart.
     return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5, "pool_timeout": 5}
+
+
+# -- where data lives ---------------------------------------------------------------------------
+# A deploy replaces the release and its virtualenv and later prunes old releases; a reinstall
+# replaces site-packages. Data written there vanishes on the next deploy, or comes back stale
+# with a rollback, so production refuses such locations before writing anything.
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file behind an SQLite URL (relative paths count from the working directory)."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite"):
+        return None
+    name = url.database or ""
+    if name in ("", ":memory:") or name.startswith("file:"):
+        return None
+    return Path(os.path.abspath(name))
+
+
+def _package_dirs() -> list[tuple[Path, str]]:
+    """Directories that an install owns, each with how to name it in a message."""
+    dirs = [(Path(sys.prefix), f"the Python environment {sys.prefix}")]
+    sites = {*site.getsitepackages(), sysconfig.get_paths()["purelib"]}
+    sites.add(sysconfig.get_paths()["platlib"])
+    dirs += [(Path(p), f"site-packages ({p})") for p in sorted(sites)]
+    # A prefix of / (a container's system Python) would cover everything; skip it.
+    return [(d.resolve(), label) for d, label in dirs if d.resolve() != Path("/")]
+
+
+def _release_containing(path: Path) -> Path | None:
+    """The release directory of a deploy tree (<root>/releases/<name>, next to
+    <root>/current or <root>/shared) that holds ``path``, if any."""
+    for parent in path.parents:
+        if parent.parent.name == "releases":
+            root = parent.parent.parent
+            if (root / "current").is_symlink() or (root / "shared").is_dir():
+                return parent
+    return None
+
+
+def volatile_location(path: Path) -> str | None:
+    """Why ``path`` (resolved through symlinks) would not survive a deploy, or None."""
+    resolved = path.resolve()
+    release = _release_containing(resolved / "_")
+    if release is not None:
+        return f"the release {release}"
+    for directory, label in _package_dirs():
+        if resolved == directory or directory in resolved.parents:
+            return label
+    return None
+
+
+def check_data_location(instance_path: str, database_url: str) -> None:
+    """Refuse (one line, says what to set) data inside a release, a venv or site-packages."""
+    place = volatile_location(Path(instance_path))
+    if place:
+        raise ConfigError(
+            f"The instance folder {instance_path} is inside {place}, which a deploy or "
+            "reinstall replaces: set BOOKSHELF_INSTANCE_PATH to a directory outside it, "
+            "e.g. /srv/bookshelf/shared/instance."
+        )
+    database = sqlite_file(database_url)
+    place = volatile_location(database) if database else None
+    if place:
+        raise ConfigError(
+            f"The SQLite database {database} is inside {place}, which a deploy or reinstall "
+            "replaces: set DATABASE_URL to a file outside it (or unset it to use "
+            "BOOKSHELF_INSTANCE_PATH)."
+        )
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` for the app's user only (0700); an existing directory is left as is."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def prepare_sqlite_file(database: Path) -> None:
+    """Create the database file 0600 before SQLite does (it would use 0644 under the usual
+    umask); SQLite gives its -wal and -shm files the mode of the database file."""
+    if not database.parent.is_dir():
+        return  # SQLite reports the missing directory itself
+    fd = os.open(database, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    for path in (database, database.with_name(database.name + "-wal")):
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # a file from before this rule; only its owner may read it
+
+
+def prepare_data_paths(instance_path: str, database_url: str, production: bool) -> None:
+    """Check (in production) and create the instance folder and the SQLite file, privately.
+
+    Outside production the folder is created only when the default database goes there: a
+    test run against an installed package must not write Flask's default folder, which lies
+    inside the virtualenv under test.
+    """
+    instance = Path(instance_path)
+    database = sqlite_file(database_url)
+    if production:
+        check_data_location(instance_path, database_url)
+        make_private_dir(instance)
+    elif database is not None and database.parent == instance:
+        make_private_dir(instance)
+    if database is not None:
+        prepare_sqlite_file(database)
