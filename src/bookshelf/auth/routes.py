@@ -45,7 +45,9 @@ def login() -> str | Response | tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    logout_user()
+    # Clear first: logout_user() leaves a note in the session telling Flask-Login to delete
+    # the remember cookie, and clearing after it would erase that note.
     session.clear()
+    logout_user()
     flash(_("You have been signed out."), "success")
     return redirect(url_for("main.home"), code=302)
