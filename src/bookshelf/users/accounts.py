@@ -6,6 +6,7 @@ from flask import session
 from flask_login import login_user
 from sqlalchemy import select
 
+from bookshelf.auth.sessions import create_session
 from bookshelf.extensions import db
 from bookshelf.models import User
 
@@ -28,4 +29,5 @@ def start_session(user: User, remember: bool = False) -> None:
     session.clear()
     if flashes:
         session["_flashes"] = flashes
+    create_session(user)
     login_user(user, remember=remember)

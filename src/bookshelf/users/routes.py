@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from bookshelf.auth.sessions import user_sessions
 from bookshelf.extensions import db
 from bookshelf.ids import parse_id
 from bookshelf.models import Book, User
@@ -72,6 +73,7 @@ def show(user_id: int) -> str:
         books=books,
         count=book_counts([user.id]).get(user.id, 0),
         tokens=active_tokens(user) if own else None,
+        devices=user_sessions(user) if own else None,
         token_form=TokenForm() if own else None,
     )
 
