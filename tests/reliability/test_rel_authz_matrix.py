@@ -147,7 +147,7 @@ HTML_CASES = [
         lambda c, w, t: c.post(
             "/users",
             data=with_csrf(
-                {"username": "newbie", "password": "pw-123456", "confirm": "pw-123456"}, t
+                {"username": "newbie", "password": "pw-1234567", "confirm": "pw-1234567"}, t
             ),
         ),
     ),
@@ -174,6 +174,32 @@ HTML_CASES = [
         "DELETE",
         "public",
         lambda c, w, t: c.delete(f"/reading-list/{w.book_id}", headers=csrf_header(t)),
+    ),
+]
+
+# The account pages act on the signed-in user's own account: "login" is the whole rule.
+NEW_PASSWORD = {"current": "correct horse battery", "password": "a new long passphrase"}
+HTML_CASES += [
+    Case(
+        "auth.change_password",
+        "POST",
+        "login",
+        lambda c, w, t: c.post(
+            "/account/password",
+            data=with_csrf({**NEW_PASSWORD, "confirm": NEW_PASSWORD["password"]}, t),
+        ),
+    ),
+    Case(
+        "auth.end_other_devices",
+        "POST",
+        "login",
+        lambda c, w, t: c.post("/account/sessions/others", data=with_csrf({}, t)),
+    ),
+    Case(
+        "auth.end_device_session",
+        "DELETE",
+        "login",
+        lambda c, w, t: c.post("/account/sessions/1", data=with_csrf({"_method": "DELETE"}, t)),
     ),
 ]
 

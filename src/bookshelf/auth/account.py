@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from bookshelf.auth import bp
+from bookshelf.auth.forms import PasswordChangeForm
 from bookshelf.auth.sessions import end_other_sessions, end_session
+from bookshelf.extensions import db
 
 
 def to_profile() -> Response:
@@ -32,4 +34,21 @@ def end_device_session(session_id: int) -> Response:
 def end_other_devices() -> Response:
     count = end_other_sessions(current_user)
     flash(_("Signed out everywhere else (%(num)d sessions).", num=count), "success")
+    return to_profile()
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response | tuple[str, int]:
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        return render_template("account/password.html", form=form), 422 if form.errors else 200
+    if not current_user.check_password(form.current.data or ""):
+        form.current.errors.append(_("That is not your current password."))
+        return render_template("account/password.html", form=form), 422
+    current_user.set_password(form.password.data or "")
+    db.session.commit()
+    # Whoever else holds a session may be the reason for the change: they all end.
+    end_other_sessions(current_user)
+    flash(_("Your password was changed. Every other device was signed out."), "success")
     return to_profile()
