@@ -175,6 +175,8 @@ class Book(db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     added_by: Mapped[User | None] = relationship(back_populates="books", lazy="joined")
+    # True once the account that added the book was deleted (seeded books never had one).
+    added_by_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     def update(self, fields: dict[str, object]) -> None:
         """Set validated fields (from the HTML form or the API); an empty review is no review."""

@@ -11,4 +11,4 @@ bp = Blueprint("auth", __name__)
 __all__ = ["bp", "load_user"]
 
 
-from bookshelf.auth import account, routes  # noqa: E402, F401
+from bookshelf.auth import account, recovery, routes  # noqa: E402, F401
