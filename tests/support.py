@@ -62,3 +62,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[int, list[object]]]:
+    """A real SMTP server (aiosmtpd) on a loopback port; yields its port and the messages got.
+
+    Each message is an `email.message.EmailMessage`, parsed from what the server received.
+    """
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    received: list[object] = []
+
+    class Collect:
+        async def handle_DATA(self, _server: object, _session: object, envelope: object) -> str:
+            received.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[attr-defined]
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, received
+    finally:
+        controller.stop()

@@ -15,7 +15,7 @@ from bookshelf.database import is_postgres
 from bookshelf.extensions import db
 from bookshelf.models import Book
 from bookshelf.users.accounts import create_user, find_user
-from bookshelf.users.forms import PASSWORD_MIN
+from bookshelf.users.passwords import PASSWORD_MIN, is_common
 from bookshelf.users.tokens import issue_token
 
 CLASSICS = [
@@ -173,6 +173,8 @@ def register_cli(app: Flask) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         if len(password) < PASSWORD_MIN:
             raise click.ClickException(f"The password needs at least {PASSWORD_MIN} characters.")
+        if is_common(password):
+            raise click.ClickException("That password is on a list of common passwords.")
         user = create_user(username, password, is_admin=True)
         click.echo(f"Created the admin {user.username}.")
 

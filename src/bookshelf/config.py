@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import site
@@ -86,6 +87,25 @@ def build_config(instance_path: str, debug: bool) -> dict[str, Any]:
         # Number of reverse proxies (nginx) in front of the app whose X-Forwarded-* to trust.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "BOOKSHELF_COMMIT": os.environ.get("BOOKSHELF_COMMIT"),
+        **account_settings(),
+    }
+
+
+def account_settings() -> dict[str, Any]:
+    """Sessions, sign-in throttles and outgoing mail."""
+    absolute_days = int(os.environ.get("SESSION_ABSOLUTE_DAYS", "90"))
+    return {
+        "SESSION_IDLE_DAYS": int(os.environ.get("SESSION_IDLE_DAYS", "14")),
+        "SESSION_ABSOLUTE_DAYS": absolute_days,
+        # The remember cookie cannot outlive the session row it names.
+        "REMEMBER_COOKIE_DURATION": dt.timedelta(days=absolute_days),
+        # Failed sign-ins per username (in the database, so shared by every process).
+        "ACCOUNT_LOGIN_FAILURES": int(os.environ.get("ACCOUNT_LOGIN_FAILURES", "10")),
+        "ACCOUNT_LOGIN_WINDOW_MINUTES": int(os.environ.get("ACCOUNT_LOGIN_WINDOW_MINUTES", "15")),
+        "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "5 per hour"),
+        # smtp://[user:password@]host[:port], smtps://... or smtp://...?starttls=1; unset: log.
+        "MAIL_URL": os.environ.get("MAIL_URL", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Bookshelf <bookshelf@localhost>"),
     }
 
 

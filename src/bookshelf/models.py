@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from flask import current_app
 from flask_login import AnonymousUserMixin, UserMixin
@@ -28,6 +29,8 @@ PAGES_MAX = 100_000
 REVIEW_MAX = 20_000
 USERNAME_MAX = 30
 TOKEN_NAME_MAX = 60
+EMAIL_MAX = 254
+SKELETON_MAX = 255
 
 
 class User(UserMixin, db.Model):
@@ -35,8 +38,13 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(USERNAME_MAX))
-    # Case-folded copy with a unique index: "Anna" and "anna" are one account on both databases.
+    # NFKC-normalised, case-folded copy with a unique index: "Anna", "ＡＮＮＡ" and "anna" are
+    # one account on both databases.
     username_key: Mapped[str] = mapped_column(String(USERNAME_MAX), unique=True)
+    # What the name looks like (Unicode confusables): new names may not look like an old one.
+    username_skeleton: Mapped[str | None] = mapped_column(String(SKELETON_MAX), index=True)
+    # Set only once the owner followed the link sent to it; used for password resets.
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(
@@ -45,9 +53,18 @@ class User(UserMixin, db.Model):
 
     books: Mapped[list[Book]] = relationship(back_populates="added_by", passive_deletes=True)
 
+    # The signed-in session this object was loaded for (see bookshelf.auth.sessions): Flask-Login
+    # stores get_id() in the cookies, so the cookies name a revocable session, not the user.
+    # Plain attributes, not columns: set per request by the user loader.
+    session_key = None
+    session_id = None
+
+    def get_id(self) -> str | None:
+        return self.session_key  # type: ignore[no-any-return]
+
     @staticmethod
     def key_for(username: str) -> str:
-        return username.strip().casefold()
+        return unicodedata.normalize("NFKC", username.strip()).casefold()
 
     def set_password(self, password: str) -> None:
         # scrypt, salted; the cost is configurable so that test suites can run cheaper.
@@ -84,6 +101,50 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class UserSession(db.Model):
+    """One signed-in browser: the cookies carry a random key whose SHA-256 is stored here."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    user_agent: Mapped[str] = mapped_column(String(120), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class AccountToken(db.Model):
+    """A single-use link sent by email (password reset, address check); only its hash is kept."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginFailures(db.Model):
+    """Failed sign-ins per username (known or not), shared by every process and address."""
+
+    __tablename__ = "login_failures"
+
+    # SHA-256 of the normalised name: people type passwords into the username field too.
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(default=0)
+
+
 class Visitor(AnonymousUserMixin):
     """Someone not signed in: may browse, never change."""
 
@@ -114,6 +175,8 @@ class Book(db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     added_by: Mapped[User | None] = relationship(back_populates="books", lazy="joined")
+    # True once the account that added the book was deleted (seeded books never had one).
+    added_by_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     def update(self, fields: dict[str, object]) -> None:
         """Set validated fields (from the HTML form or the API); an empty review is no review."""

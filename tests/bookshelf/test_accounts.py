@@ -58,7 +58,7 @@ def test_sign_up_creates_the_account_signs_in_and_redirects(
     [
         ("ab", PASSWORD, None, "Field must be between 3 and 30 characters long."),
         ("bad name!", PASSWORD, None, "Use letters, digits, dots, dashes and underscores only."),
-        ("anna", "short", None, "Field must be between 8 and 256 characters long."),
+        ("anna", "short", None, "Field must be between 10 and 256 characters long."),
         ("anna", PASSWORD, "different password", "The passwords differ."),
     ],
 )

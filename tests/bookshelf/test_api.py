@@ -66,6 +66,7 @@ def test_list_books_with_metadata_and_keyset_links(app: Flask, client: FlaskClie
         "review",
         "date_added",
         "added_by",
+        "added_by_deleted",
     }
     second = client.get(body["links"]["next"]).get_json()
     assert [b["title"] for b in second["items"]] == [f"Book {n:03d}" for n in range(11, 21)]

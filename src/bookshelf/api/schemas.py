@@ -59,12 +59,14 @@ class BookSchema(Schema):
     review = fields.String(allow_none=True)
     date_added = fields.Date()
     added_by = fields.Nested(UserSummarySchema, allow_none=True)
+    # With added_by null: true when the account was deleted, false when there never was one.
+    added_by_deleted = fields.Boolean()
 
 
 class UserSchema(Schema):
     id = fields.Integer()
     username = fields.String()
-    is_admin = fields.Boolean()
+    is_admin = fields.Boolean(metadata={"description": "Present only when an admin asks."})
     created_at = fields.DateTime()
     books_count = fields.Integer()
 

@@ -1,20 +1,14 @@
-"""Signing in and out (Flask-Login), with a rate limit on password guesses."""
+"""Signing in and out (Flask-Login), sessions, passwords and the account pages."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-from bookshelf.extensions import db
-from bookshelf.models import User
+from bookshelf.auth.sessions import load_user
 
 bp = Blueprint("auth", __name__)
 
-
-def load_user(user_id: str) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except ValueError:
-        return None
+__all__ = ["bp", "load_user"]
 
 
-from bookshelf.auth import routes  # noqa: E402, F401
+from bookshelf.auth import account, recovery, routes  # noqa: E402, F401

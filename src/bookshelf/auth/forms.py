@@ -1,11 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
-from bookshelf.models import USERNAME_MAX
-
-PASSWORD_MAX = 256  # scrypt hashes any length, but nobody needs more
+from bookshelf.models import EMAIL_MAX, USERNAME_MAX
+from bookshelf.users.forms import confirm_field, new_password_field
+from bookshelf.users.passwords import PASSWORD_MAX
 
 
 class LoginForm(FlaskForm):
@@ -13,3 +13,45 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])
     remember = BooleanField(_l("Keep me signed in on this device"))
     next = HiddenField()
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)]
+    )
+    password = new_password_field(_l("New password"))
+    confirm = confirm_field()
+
+
+def email_field() -> StringField:
+    return StringField(
+        _l("Email address"),
+        filters=[lambda value: value.strip().lower() if isinstance(value, str) else value],
+        validators=[
+            DataRequired(),
+            Length(max=EMAIL_MAX),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("That is not an email address.")),
+        ],
+    )
+
+
+class ResetRequestForm(FlaskForm):
+    email = email_field()
+
+
+class ResetForm(FlaskForm):
+    password = new_password_field(_l("New password"))
+    confirm = confirm_field()
+
+
+class EmailForm(FlaskForm):
+    email = email_field()
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)]
+    )
+
+
+class DeleteAccountForm(FlaskForm):
+    current = PasswordField(
+        _l("Your password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)]
+    )

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from bookshelf.auth import bp
 from bookshelf.auth.forms import LoginForm
+from bookshelf.auth.sessions import end_session
 from bookshelf.extensions import limiter
 from bookshelf.safe_redirect import local_target
 from bookshelf.users.accounts import find_user, start_session
@@ -45,7 +46,10 @@ def login() -> str | Response | tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    logout_user()
+    # Clear first: logout_user() leaves a note in the session telling Flask-Login to delete
+    # the remember cookie, and clearing after it would erase that note.
+    end_session(current_user, current_user.session_id)
     session.clear()
+    logout_user()
     flash(_("You have been signed out."), "success")
     return redirect(url_for("main.home"), code=302)

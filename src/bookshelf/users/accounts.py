@@ -6,16 +6,29 @@ from flask import session
 from flask_login import login_user
 from sqlalchemy import select
 
+from bookshelf.auth.sessions import create_session
 from bookshelf.extensions import db
 from bookshelf.models import User
+from bookshelf.users.names import skeleton
 
 
 def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username_key == User.key_for(username)))
 
 
+def find_lookalike(username: str) -> User | None:
+    """An account whose name looks like `username` (Unicode confusables), if any."""
+    query = select(User).where(User.username_skeleton == skeleton(username)).limit(1)
+    return db.session.scalar(query)
+
+
 def create_user(username: str, password: str, is_admin: bool = False) -> User:
-    user = User(username=username, username_key=User.key_for(username), is_admin=is_admin)
+    user = User(
+        username=username,
+        username_key=User.key_for(username),
+        username_skeleton=skeleton(username),
+        is_admin=is_admin,
+    )
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
@@ -28,4 +41,5 @@ def start_session(user: User, remember: bool = False) -> None:
     session.clear()
     if flashes:
         session["_flashes"] = flashes
+    create_session(user)
     login_user(user, remember=remember)

@@ -3,11 +3,25 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-from bookshelf.auth.forms import PASSWORD_MAX
 from bookshelf.books.rules import strip
 from bookshelf.models import TOKEN_NAME_MAX, USERNAME_MAX
+from bookshelf.users.passwords import PASSWORD_MAX, PASSWORD_MIN, NotCommon
 
-PASSWORD_MIN = 8
+
+def new_password_field(label: str | None = None) -> PasswordField:
+    """The rules for every password someone chooses: sign-up, change and reset."""
+    return PasswordField(
+        label or _l("Password"),
+        validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX), NotCommon()],
+        description=_l("At least %(num)d characters.", num=PASSWORD_MIN),
+    )
+
+
+def confirm_field() -> PasswordField:
+    return PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
 
 
 class SignupForm(FlaskForm):
@@ -23,15 +37,8 @@ class SignupForm(FlaskForm):
             ),
         ],
     )
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
-        description=_l("At least %(num)d characters.", num=PASSWORD_MIN),
-    )
-    confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
-    )
+    password = new_password_field()
+    confirm = confirm_field()
 
 
 class TokenForm(FlaskForm):

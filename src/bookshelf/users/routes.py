@@ -7,11 +7,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from bookshelf.auth.sessions import user_sessions
 from bookshelf.extensions import db
 from bookshelf.ids import parse_id
-from bookshelf.models import Book, User
+from bookshelf.models import USERNAME_MAX, Book, User
 from bookshelf.users import bp
-from bookshelf.users.accounts import create_user, find_user, start_session
+from bookshelf.users.accounts import create_user, find_lookalike, find_user, start_session
 from bookshelf.users.forms import SignupForm, TokenForm
 from bookshelf.users.tokens import active_tokens, issue_token, revoke_token
 
@@ -72,6 +73,7 @@ def show(user_id: int) -> str:
         books=books,
         count=book_counts([user.id]).get(user.id, 0),
         tokens=active_tokens(user) if own else None,
+        devices=user_sessions(user) if own else None,
         token_form=TokenForm() if own else None,
     )
 
@@ -105,11 +107,23 @@ def new() -> str:
     return render_template("users/new.html", form=SignupForm())
 
 
+def check_username(form: SignupForm) -> None:
+    name = form.username.data or ""
+    if len(User.key_for(name)) > USERNAME_MAX:
+        form.username.errors.append(_("That username is too long once normalised."))
+    elif find_user(name) is not None:
+        form.username.errors.append(_("That username is taken."))
+    elif find_lookalike(name) is not None:
+        form.username.errors.append(
+            _("That username looks too much like an existing one. Please choose another.")
+        )
+
+
 @bp.post("")
 def create() -> Response | tuple[str, int]:
     form = SignupForm()
-    if form.validate() and find_user(form.username.data or "") is not None:
-        form.username.errors.append(_("That username is taken."))
+    if form.validate():
+        check_username(form)
     if form.errors:
         return render_template("users/new.html", form=form), 422
     try:
