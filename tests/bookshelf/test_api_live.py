@@ -1,0 +1,121 @@
+"""The API behind a real gunicorn (deploy/gunicorn.conf.py), probed by clients nobody here wrote.
+
+- gunicorn answers an over-long request line itself, in text/html, unless the app rejects it
+  first: the app's own limit must sit below gunicorn's `limit_request_line`.
+- the schemathesis CLI (all checks, stateful phase) on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from bookshelf import create_app
+from bookshelf.extensions import db
+from bookshelf.models import User
+from bookshelf.users.tokens import issue_token
+from bookshelf_helpers import TEST_SECRET, add_books, app_config, create_account, make_rows
+from support import free_port, postgres_available, require, temporary_postgres_database
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+PROBLEM = "application/problem+json"
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class LiveApi:
+    url: str
+    token: str
+
+
+def prepare_database(database_uri: str) -> str:
+    """Migrate, seed a few books and an account; return that account's API token."""
+    from flask_migrate import upgrade
+
+    app = create_app(app_config(database_uri))
+    with app.app_context():
+        upgrade()
+        owner = create_account(app, "schemathesis")
+        add_books(app, make_rows(12, added_by_id=owner))
+        _record, token = issue_token(db.session.get(User, owner), "live")
+        db.engine.dispose()
+    return token
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def live_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    workdir = tmp_path_factory.mktemp(f"live-{request.param}")
+    if request.param == "sqlite":
+        with serve(f"sqlite:///{workdir / 'live.sqlite3'}", workdir) as live:
+            yield live
+        return
+    require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
+    with temporary_postgres_database("bookshelf_live") as url:
+        with serve(url.replace("postgresql://", "postgresql+psycopg://"), workdir) as live:
+            yield live
+
+
+class serve:
+    """gunicorn with the shipped config file, one worker, on a free loopback port."""
+
+    def __init__(self, database_uri: str, workdir: Path) -> None:
+        self.database_uri, self.workdir = database_uri, workdir
+
+    def __enter__(self) -> LiveApi:
+        token = prepare_database(self.database_uri)
+        port = free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "FLASK_"))},
+            "APP_ROOT": str(self.workdir / "srv"),  # no deployhook layout: no chdir
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": "1",
+            "GUNICORN_ACCESSLOG": "",
+            "DATABASE_URL": self.database_uri,
+            "SECRET_KEY": TEST_SECRET,
+            "BOOKSHELF_INSTANCE_PATH": str(self.workdir / "instance"),
+        }
+        self.log = (self.workdir / "gunicorn.log").open("wb")
+        command = [
+            *(str(VENV_BIN / "python"), "-m", "gunicorn"),
+            *("-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "bookshelf:create_app()"),
+        ]
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)  # noqa: S603
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.process.poll() is None, (self.workdir / "gunicorn.log").read_text()
+            try:
+                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "gunicorn did not come up"
+            time.sleep(0.1)
+        return LiveApi(url, token)
+
+    def __exit__(self, *_exc: object) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.log.close()
+
+
+@pytest.mark.parametrize("length", [5_000, 8_000])
+def test_over_long_query_strings_get_the_apps_414(live_api: LiveApi, length: int) -> None:
+    response = requests.get(f"{live_api.url}/api/v1/books?q={'x' * length}", timeout=10)
+    assert response.status_code == 414
+    assert response.headers["Content-Type"].startswith(PROBLEM), response.text[:200]
+    assert response.json()["status"] == 414
