@@ -52,17 +52,23 @@ def prepare_database(database_uri: str) -> str:
     return token
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def live_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def live_api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveApi]:
     workdir = tmp_path_factory.mktemp(f"live-{request.param}")
     if request.param == "sqlite":
         with serve(f"sqlite:///{workdir / 'live.sqlite3'}", workdir) as live:
             yield live
         return
     require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
-    with temporary_postgres_database("bookshelf_live") as url:
-        with serve(url.replace("postgresql://", "postgresql+psycopg://"), workdir) as live:
-            yield live
+    with (
+        temporary_postgres_database("bookshelf_live") as url,
+        serve(url.replace("postgresql://", "postgresql+psycopg://"), workdir) as live,
+    ):
+        yield live
 
 
 class serve:
@@ -89,7 +95,7 @@ class serve:
             *(str(VENV_BIN / "python"), "-m", "gunicorn"),
             *("-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "bookshelf:create_app()"),
         ]
-        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)  # noqa: S603
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:
