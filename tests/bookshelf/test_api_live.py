@@ -125,3 +125,43 @@ def test_over_long_query_strings_get_the_apps_414(live_api: LiveApi, length: int
     assert response.status_code == 414
     assert response.headers["Content-Type"].startswith(PROBLEM), response.text[:200]
     assert response.json()["status"] == 414
+
+
+# Small enough that both databases' runs together stay near a minute on two busy cores.
+MAX_EXAMPLES = 4
+# An over-long URL is refused with 414, which is a rejection of invalid input too.
+SCHEMATHESIS_CONFIG = """
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "414", "415", "422",
+                     "428", "429"]
+"""
+
+
+def test_schemathesis_cli_finds_nothing(
+    live_api: LiveApi, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Every check, and the stateful phase, which chains create -> get/update/delete through
+    the document's links, against the real server: the run must find no failure. The
+    coverage phase probes the document's boundaries, not the database: once, on SQLite."""
+    phases = "fuzzing,stateful"
+    if "sqlite" in request.node.callspec.id:
+        phases = "coverage," + phases
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(SCHEMATHESIS_CONFIG)
+    result = subprocess.run(
+        [
+            *(str(VENV_BIN / "schemathesis"), "--config-file", str(config), "--no-color"),
+            *("run", f"{live_api.url}/api/v1/openapi.json"),
+            *("--checks", "all", "--phases", phases),
+            *("--max-examples", str(MAX_EXAMPLES), "--seed", "21", "--workers", "1"),
+            *("--header", f"Authorization: Bearer {live_api.token}"),
+            *("--request-timeout", "10", "--suppress-health-check", "all"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "No issues found" in output, output[-3000:]

@@ -114,7 +114,11 @@ class BookListArgsSchema(Schema):
         load_default=DEFAULT_PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE)
     )
     cursor = fields.String(
-        validate=validate.Length(max=MAX_CURSOR_LENGTH),
+        # What the signer produces (base64url and dots): ASCII, so the URL stays short.
+        validate=[
+            validate.Length(max=MAX_CURSOR_LENGTH),
+            validate.Regexp(r"^[A-Za-z0-9_.-]*$", error="Not a cursor of this API."),
+        ],
         metadata={
             "description": "Opaque: copy it from `links` (or the `Link` header), never build it. "
             "It carries its sort order, which then wins over `sort`; ignored with `q`. "
