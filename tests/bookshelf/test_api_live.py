@@ -2,16 +2,20 @@
 
 - gunicorn answers an over-long request line itself, in text/html, unless the app rejects it
   first: the app's own limit must sit below gunicorn's `limit_request_line`.
+- nginx (deploy/nginx-bookshelf.conf) answers its own errors as problem+json under /api/.
 - the schemathesis CLI (all checks, stateful phase) on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,3 +169,66 @@ def test_schemathesis_cli_finds_nothing(
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "No issues found" in output, output[-3000:]
+
+
+@contextmanager
+def nginx_in_front(upstream_port: int, workdir: Path) -> Iterator[str]:
+    """deploy/nginx-bookshelf.conf as shipped, on loopback ports and without TLS."""
+    require(shutil.which("nginx") is not None, "nginx (apt-get install nginx)")
+    port, redirect_port = free_port(), free_port()
+    site = (ROOT / "deploy" / "nginx-bookshelf.conf").read_text()
+    site = re.sub(r"^\s*ssl_certificate.*$", "", site, flags=re.M)
+    site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{port};")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{redirect_port};")
+    site = re.sub(r"server 127\.0\.0\.1:\d+", f"server 127.0.0.1:{upstream_port}", site)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "site.conf").write_text(site)
+    (workdir / "logs").mkdir(exist_ok=True)
+    (workdir / "nginx.conf").write_text(
+        f"pid {workdir}/nginx.pid;\nerror_log {workdir}/error.log;\ndaemon off;\n"
+        "events {}\n"
+        f"http {{ access_log off; client_body_temp_path {workdir}/body;\n"
+        f"  proxy_temp_path {workdir}/proxy;\n  include {workdir}/site.conf; }}\n"
+    )
+    process = subprocess.Popen(
+        ["nginx", "-p", str(workdir), "-c", str(workdir / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                requests.get(f"http://127.0.0.1:{port}/_front_errors/none", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "nginx did not come up"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def assert_problem(response: requests.Response, status: int) -> None:
+    assert response.status_code == status, response.text[:300]
+    assert response.headers["Content-Type"].startswith(PROBLEM), response.text[:300]
+    assert response.json()["status"] == status and response.json()["title"]
+
+
+def test_nginx_and_gunicorn_errors_are_problems(live_api: LiveApi, tmp_path: Path) -> None:
+    gunicorn_port = int(live_api.url.rsplit(":", 1)[1])
+    with nginx_in_front(gunicorn_port, tmp_path / "up") as url:
+        assert requests.get(f"{url}/api/v1/books", timeout=10).status_code == 200
+        # The app's own limit first, then nginx's buffer: problem+json either way.
+        assert_problem(requests.get(f"{url}/api/v1/books?q={'x' * 5000}", timeout=10), 414)
+        assert_problem(requests.get(f"{url}/api/v1/books?q={'x' * 9000}", timeout=10), 414)
+        body = {"title": "x" * (2 * 1024 * 1024)}
+        assert_problem(requests.post(f"{url}/api/v1/books", json=body, timeout=10), 413)
+        page = requests.post(f"{url}/books", data=body, timeout=10)
+        assert page.status_code == 413 and page.headers["Content-Type"].startswith("text/html")
+    with nginx_in_front(free_port(), tmp_path / "down") as url:  # no instance listening
+        assert_problem(requests.get(f"{url}/api/v1/books", timeout=10), 502)
+        page = requests.get(f"{url}/books", timeout=10)
+        assert page.status_code == 502 and page.headers["Content-Type"].startswith("text/html")
