@@ -295,3 +295,12 @@ def test_rate_limit_headers_and_429(client: FlaskClient) -> None:
     assert 0 < int(responses[0].headers["RateLimit-Reset"]) <= 60
     assert responses[0].headers["RateLimit-Policy"] == "3;w=60"
     assert responses[3].mimetype == PROBLEM and int(responses[3].headers["Retry-After"]) > 0
+
+
+def test_over_long_urls_of_html_pages_get_an_html_414(client: FlaskClient) -> None:
+    response = client.get("/books", query_string={"sort": "x" * 5000})
+    assert response.status_code == 414 and response.mimetype == "text/html"
+    russian = client.get(
+        "/search", query_string={"term": "x" * 5000}, headers={"Accept-Language": "ru"}
+    )
+    assert "Адрес длиннее 4096 символов." in russian.get_data(as_text=True)

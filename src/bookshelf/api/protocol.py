@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import abort, current_app, request
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from bookshelf.extensions import limiter
@@ -29,9 +30,7 @@ def reject_over_long_urls() -> None:
     length = len(environ.get("PATH_INFO", "")) + 1 + len(environ.get("QUERY_STRING", ""))
     if max(length, len(environ.get("RAW_URI", ""))) > MAX_URL_LENGTH:
         abort(
-            414,
-            description=f"The URL is longer than {MAX_URL_LENGTH} characters; "
-            "send long search terms in shorter pieces.",
+            414, description=_("The address is longer than %(num)d characters.", num=MAX_URL_LENGTH)
         )
 
 
