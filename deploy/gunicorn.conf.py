@@ -47,6 +47,9 @@ if DEPLOYED:
 preload_app = False
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 errorlog = "-"
+# Above the app's own limit (4096, bookshelf.api.protocol): the app answers an over-long URL
+# itself (414 problem+json); 8190 is gunicorn's largest, and what nginx's 8k buffer holds.
+limit_request_line = 8190
 # Trust X-Forwarded-* only from nginx on the same host.
 forwarded_allow_ips = "127.0.0.1"
 

@@ -87,6 +87,14 @@ def build_config(instance_path: str, debug: bool) -> dict[str, Any]:
         # Number of reverse proxies (nginx) in front of the app whose X-Forwarded-* to trust.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "BOOKSHELF_COMMIT": os.environ.get("BOOKSHELF_COMMIT"),
+        # JSON API: origins whose browser scripts may call it (CORS; none by default) and an
+        # optional per-client limit such as "300 per minute" (none by default).
+        "API_CORS_ORIGINS": [
+            origin.strip()
+            for origin in os.environ.get("API_CORS_ORIGINS", "").split(",")
+            if origin.strip()
+        ],
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "").strip(),
         **account_settings(),
     }
 

@@ -93,8 +93,7 @@ def test_full_text_search(app: Flask, client: FlaskClient) -> None:
         ("per_page=101", "per_page"),
         ("page=abc", "page"),
         ("sort=drop", "sort"),
-        ("after=0", "after"),
-        ("after=99999999999", "after"),
+        (f"cursor={'x' * 1025}", "cursor"),
     ],
 )
 def test_bad_query_arguments_are_422(client: FlaskClient, query: str, field: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+from typing import Any
 
 from flask import Flask
 from flask_smorest import Api, Blueprint
@@ -28,6 +29,9 @@ class BookshelfApi(Api):
     def _register_error_handlers(self) -> None:
         pass  # bookshelf.errors renders problem+json for /api/ and HTML elsewhere
 
+    def _register_pagination_header(self) -> None:
+        pass  # the API paginates with its own cursors and links, not flask-smorest's
+
     def _register_responses(self) -> None:
         # As in flask-smorest, one reusable response per status, but typed problem+json.
         for status in http.HTTPStatus:
@@ -41,9 +45,28 @@ class BookshelfApi(Api):
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
+def nullable_reference(
+    _converter: Any, field: Any, ret: dict[str, Any], **_kwargs: Any
+) -> dict[str, Any]:
+    """A nullable nested schema as OAS 3.0 types it: `allOf: [$ref]` + `nullable`.
+
+    apispec writes "any object, or the schema" instead, which generated clients can only
+    parse as a bare dict.
+    """
+    choices = ret.get("anyOf")
+    if not isinstance(choices, list) or len(choices) != 2:
+        return {}
+    refs = [choice for choice in choices if "$ref" in choice]
+    if len(refs) == 1 and {"type": "object", "nullable": True} in choices:
+        del ret["anyOf"]
+        return {"allOf": refs, "nullable": True}
+    return {}
+
+
 def register_api(app: Flask) -> None:
     from bookshelf.api import routes  # noqa: F401  (views attach themselves to bp)
     from bookshelf.api.docs import bp as docs_bp
+    from bookshelf.api.protocol import reject_over_long_urls
     from bookshelf.extensions import csrf
 
     app.config.update(
@@ -60,6 +83,7 @@ def register_api(app: Flask) -> None:
             "info": {"description": "The bookshelf catalogue as JSON. Errors: RFC 9457."},
         },
     )
+    api.ma_plugin.converter.add_attribute_function(nullable_reference)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "A personal API token"}
     )
@@ -67,3 +91,5 @@ def register_api(app: Flask) -> None:
     csrf.exempt(bp)
     api.register_blueprint(bp)
     app.register_blueprint(docs_bp)
+    # For every page, so that no URL the app accepts is one gunicorn or nginx would refuse.
+    app.before_request(reject_over_long_urls)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http
 from collections.abc import Callable
 from typing import Any
 
@@ -11,8 +12,24 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
+from werkzeug.wrappers import Response
 
 from bookshelf.api import bp
+from bookshelf.api.conditional import book_etag, check_if_match, not_modified
+from bookshelf.api.pagination import (
+    BadCursor,
+    decode_cursor,
+    keyset_page,
+    link_header,
+    search_page,
+)
+from bookshelf.api.protocol import (
+    add_cors_headers,
+    add_rate_limit_headers,
+    api_rate_limit,
+    api_rate_limit_off,
+    require_json_acceptable,
+)
 from bookshelf.api.schemas import (
     BookInputSchema,
     BookListArgsSchema,
@@ -21,30 +38,48 @@ from bookshelf.api.schemas import (
     BookSchema,
     UserSchema,
 )
-from bookshelf.books.queries import AnchorNotFound, catalogue_size, list_books
 from bookshelf.books.routes import get_book
-from bookshelf.extensions import csrf, db
+from bookshelf.extensions import csrf, db, limiter
 from bookshelf.models import Book, User
-from bookshelf.search.queries import search_books
 from bookshelf.users.tokens import user_for_token
 
+# Per client address; off unless API_RATE_LIMIT is set (e.g. "300 per minute").
+limiter.limit(api_rate_limit, exempt_when=api_rate_limit_off)(bp)
+bp.before_request(require_json_acceptable)
+bp.after_request(add_rate_limit_headers)
+bp.after_request(add_cors_headers)
+
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-ERROR_RESPONSES = {
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    422: "UNPROCESSABLE_ENTITY",
+# Any request may meet these: a malformed body or Authorization header, an Accept without
+# JSON, an over-long URL or body, the rate limit (when one is configured).
+COMMON_ERRORS = (400, 401, 406, 413, 414, 429)
+BOOK_ID_FROM_BODY = {"book_id": "$response.body#/id"}
+ETAG_HEADER = {
+    "ETag": {
+        "description": "Strong validator of this book's representation.",
+        "schema": {"type": "string"},
+    }
+}
+LINK_HEADER = {
+    "Link": {
+        "description": "The `links` of the body, as RFC 8288 web links.",
+        "schema": {"type": "string"},
+    }
 }
 
 
-def writes(*statuses: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Document a write: needs a Bearer token, and may answer with these problem responses."""
+def operation(
+    operation_id: str, *statuses: int, write: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Name an operation and document every problem (problem+json) it can answer with."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        for status in statuses:
-            view = bp.alt_response(status, response=ERROR_RESPONSES[status])(view)
-        return bp.doc(security=[{"bearerAuth": []}])(view)
+        for status in sorted({*COMMON_ERRORS, *statuses}):
+            view = bp.alt_response(status, response=http.HTTPStatus(status).name)(view)
+        doc: dict[str, Any] = {"operationId": operation_id}
+        if write:
+            doc["security"] = [{"bearerAuth": []}]
+        return bp.doc(**doc)(view)
 
     return decorate
 
@@ -79,108 +114,100 @@ def require_user() -> User:
     return current_user
 
 
-def page_links(
-    args: dict[str, Any], number: int, has_next: bool, last_id: int | None
-) -> dict[str, str | None]:
-    def link(**changes: Any) -> str:
-        query = {k: v for k, v in {**base, **changes}.items() if v is not None}
-        return url_for("api.books", **query)
-
-    base = {k: args.get(k) for k in ("q", "sort", "per_page")}
-    if args.get("q"):  # ranked results: numbered pages
-        return {
-            "self_": link(page=number),
-            "first": link(),
-            "prev": link(page=number - 1) if number > 1 else None,
-            "next": link(page=number + 1) if has_next else None,
-            "last": None,
-        }
-    # Keyset pages: "next" continues after the last book shown, at any depth, at the same cost.
-    return {
-        "self_": link(page=number, after=args.get("after")),
-        "first": link(),
-        "prev": None,
-        "next": link(page=number + 1, after=last_id) if has_next else None,
-        "last": None,
-    }
+def book_response(book: Book, status: int = 200) -> tuple[Book, int, dict[str, str]]:
+    return book, status, {"ETag": book_etag(book)}
 
 
 @bp.route("/books", endpoint="books")
 class Books(MethodView):
     @bp.arguments(BookListArgsSchema, location="query")
-    @bp.response(200, BookPageSchema)
-    @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """List books: keyset pagination, or ranked full-text search with `q`."""
-        per_page = args["per_page"]
+    @bp.response(200, BookPageSchema, headers=LINK_HEADER)
+    @operation("listBooks", 404, 422)
+    def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """List books: keyset pagination (follow `links`), or ranked full-text search with `q`."""
         if args.get("q"):
-            results = search_books(args["q"], args["page"], per_page)
-            books, number, has_next = results.books, results.page, results.has_next
-            total, exact = results.total, results.total_exact
+            page = search_page(args["q"], args["per_page"], args["page"])
         else:
             try:
-                page = list_books(
-                    args["sort"], per_page, page=args["page"], after=args.get("after")
+                cursor = decode_cursor(args["cursor"]) if args.get("cursor") else None
+            except BadCursor:
+                abort(
+                    404,
+                    description="This cursor was not issued by this server; "
+                    "start again from `links.first`.",
                 )
-            except AnchorNotFound:
-                abort(404, description="`after` names a book that no longer exists.")
-            books, number, has_next = page.books, page.number or 1, page.has_next
-            size = catalogue_size()
-            total, exact = size.count, size.exact
-        return {
-            "items": books,
-            "meta": {"total": total, "total_exact": exact, "page": number, "per_page": per_page},
-            "links": page_links(args, number, has_next, books[-1].id if books else None),
-        }
+            page = keyset_page(args["sort"], args["per_page"], args["page"], cursor)
+        body = {"items": page.books, "meta": page.meta, "links": page.links}
+        return body, {"Link": link_header(page.links)}
 
     @bp.arguments(BookInputSchema)
-    @bp.response(201, BookSchema, headers={"Location": {"schema": {"type": "string"}}})
-    @writes(401, 415, 422)
+    @bp.response(
+        201,
+        BookSchema,
+        headers={"Location": {"schema": {"type": "string"}}, **ETAG_HEADER},
+    )
+    @bp.doc(
+        responses={
+            201: {
+                "links": {
+                    name: {"operationId": name, "parameters": BOOK_ID_FROM_BODY}
+                    for name in ("getBook", "updateBook", "replaceBook", "deleteBook")
+                }
+            }
+        }
+    )
+    @operation("createBook", 415, 422, write=True)
     def post(self, data: dict[str, Any]) -> tuple[Book, int, dict[str, str]]:
         """Add a book (it records who added it)."""
         book = Book(added_by_id=require_user().id)
         book.update(data)
         db.session.add(book)
         db.session.commit()
-        return book, 201, {"Location": url_for("api.book", book_id=book.id)}
+        book, status, headers = book_response(book, 201)
+        return book, status, {**headers, "Location": url_for("api.book", book_id=book.id)}
 
 
 @bp.route("/books/<id:book_id>", endpoint="book")
 class BookResource(MethodView):
-    @bp.response(200, BookSchema)
-    @bp.alt_response(404, response="NOT_FOUND")
-    def get(self, book_id: int) -> Book:
-        """One book."""
-        return get_book(book_id)
+    @bp.response(200, BookSchema, headers=ETAG_HEADER)
+    @bp.alt_response(304, response="NOT_MODIFIED")
+    @operation("getBook", 404)
+    def get(self, book_id: int) -> Response | tuple[Book, int, dict[str, str]]:
+        """One book. Send its ETag as If-None-Match to get 304 while it is unchanged."""
+        book = get_book(book_id)
+        return not_modified(book) or book_response(book)
 
     @bp.arguments(BookInputSchema)
-    @bp.response(200, BookSchema)
-    @writes(401, 403, 404, 415, 422)
-    def put(self, data: dict[str, Any], book_id: int) -> Book:
-        """Replace a book (owner or admin)."""
+    @bp.response(200, BookSchema, headers=ETAG_HEADER)
+    @operation("replaceBook", 403, 404, 412, 415, 422, write=True)
+    def put(self, data: dict[str, Any], book_id: int) -> tuple[Book, int, dict[str, str]]:
+        """Replace a book (owner or admin); with If-Match, only the version named (else 412)."""
         require_user()
         book = get_book(book_id, check_owner=True)
+        check_if_match(book)
         book.update({"review": None, **data})
         db.session.commit()
-        return book
+        return book_response(book)
 
     @bp.arguments(BookPatchSchema(partial=True))
-    @bp.response(200, BookSchema)
-    @writes(401, 403, 404, 415, 422)
-    def patch(self, data: dict[str, Any], book_id: int) -> Book:
-        """Change some fields of a book (owner or admin)."""
+    @bp.response(200, BookSchema, headers=ETAG_HEADER)
+    @operation("updateBook", 403, 404, 412, 415, 422, write=True)
+    def patch(self, data: dict[str, Any], book_id: int) -> tuple[Book, int, dict[str, str]]:
+        """Change some fields of a book (owner or admin); honours If-Match (412)."""
         require_user()
         book = get_book(book_id, check_owner=True)
+        check_if_match(book)
         book.update(data)
         db.session.commit()
-        return book
+        return book_response(book)
 
     @bp.response(204)
-    @writes(401, 403, 404)
+    @operation("deleteBook", 403, 404, 412, write=True)
     def delete(self, book_id: int) -> tuple[str, int]:
-        """Delete a book (owner or admin)."""
+        """Delete a book (owner or admin); honours If-Match (412)."""
         require_user()
         book = get_book(book_id, check_owner=True)
+        check_if_match(book)
         db.session.delete(book)
         db.session.commit()
         return "", 204
@@ -188,7 +215,7 @@ class BookResource(MethodView):
 
 @bp.route("/users/<id:user_id>", endpoint="user", methods=["GET"])
 @bp.response(200, UserSchema)
-@bp.alt_response(404, response="NOT_FOUND")
+@operation("getUser", 404)
 def user(user_id: int) -> dict[str, Any]:
     """A user and how many books they added."""
     found = db.session.get(User, user_id)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
 
 from bookshelf.books.queries import DEFAULT_PER_PAGE, MAX_JUMP_PAGE, MAX_PER_PAGE, SORT_ORDERS
 from bookshelf.books.rules import BOOK_RULES, strip, text_pattern
-from bookshelf.ids import MAX_ID
 from bookshelf.search.queries import MAX_RESULT_PAGES, MAX_TERM_LENGTH
+
+# Signed cursors carry up to two sort values (a 150-character title at most) and a page number.
+MAX_CURSOR_LENGTH = 1024
 
 
 def rule_validators(name: str) -> list[validate.Validator]:
@@ -46,29 +49,49 @@ class BookPatchSchema(BookInputSchema):
     """PATCH: any subset of the fields (used with partial=True)."""
 
 
+class UtcDateTime(fields.DateTime):
+    """RFC 3339 with an offset on every database, always in UTC.
+
+    SQLite keeps CURRENT_TIMESTAMP (UTC) without an offset, so a naive value read back is
+    UTC; PostgreSQL returns aware values in the session's time zone.
+    """
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+            value = value.astimezone(dt.UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+# Response schemas: every field is always present (required), null only where marked.
 class UserSummarySchema(Schema):
-    id = fields.Integer()
-    username = fields.String()
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
 
 
 class BookSchema(Schema):
-    id = fields.Integer()
-    title = fields.String()
-    author = fields.String()
-    pages_num = fields.Integer()
-    review = fields.String(allow_none=True)
-    date_added = fields.Date()
-    added_by = fields.Nested(UserSummarySchema, allow_none=True)
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    author = fields.String(required=True)
+    pages_num = fields.Integer(required=True)
+    review = fields.String(required=True, allow_none=True)
+    date_added = fields.Date(required=True)
+    added_by = fields.Nested(
+        UserSummarySchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "Who added the book; null once that account is deleted."},
+    )
     # With added_by null: true when the account was deleted, false when there never was one.
-    added_by_deleted = fields.Boolean()
+    added_by_deleted = fields.Boolean(required=True)
 
 
 class UserSchema(Schema):
-    id = fields.Integer()
-    username = fields.String()
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
     is_admin = fields.Boolean(metadata={"description": "Present only when an admin asks."})
-    created_at = fields.DateTime()
-    books_count = fields.Integer()
+    created_at = UtcDateTime(required=True)
+    books_count = fields.Integer(required=True)
 
 
 class BookListArgsSchema(Schema):
@@ -87,49 +110,72 @@ class BookListArgsSchema(Schema):
     page = fields.Integer(
         load_default=1,
         validate=validate.Range(min=1, max=max(MAX_JUMP_PAGE, MAX_RESULT_PAGES)),
-        metadata={"description": "Page number; deep pages are reached with `after`."},
+        metadata={"description": "Page number of a jump near the start; past that, follow links."},
     )
     per_page = fields.Integer(
         load_default=DEFAULT_PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE)
     )
-    after = fields.Integer(
-        validate=validate.Range(min=1, max=MAX_ID),
+    cursor = fields.String(
+        # What the signer produces (base64url and dots): ASCII, so the URL stays short.
+        validate=[
+            validate.Length(max=MAX_CURSOR_LENGTH),
+            validate.Regexp(r"^[A-Za-z0-9_.-]*$", error="Not a cursor of this API."),
+        ],
         metadata={
-            "description": "Continue after this book id (keyset pagination; see links.next)."
+            "description": "Opaque: copy it from `links` (or the `Link` header), never build it. "
+            "It carries its sort order, which then wins over `sort`; ignored with `q`. "
+            "A cursor this server did not issue is a 404."
         },
     )
 
 
 class PageMetaSchema(Schema):
-    total = fields.Integer(metadata={"description": "Exact when total_exact, else an estimate."})
-    total_exact = fields.Boolean()
-    page = fields.Integer(allow_none=True)
-    per_page = fields.Integer()
+    total = fields.Integer(
+        required=True, metadata={"description": "Exact when total_exact, else an estimate."}
+    )
+    total_exact = fields.Boolean(required=True)
+    page = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Null when it is not known (reached from `last`)."},
+    )
+    per_page = fields.Integer(required=True)
 
 
 class PageLinksSchema(Schema):
-    self_ = fields.String(data_key="self")
-    first = fields.String()
-    prev = fields.String(allow_none=True)
-    next = fields.String(allow_none=True)
-    last = fields.String(allow_none=True)
+    """Relative URLs; null where there is no such page. Also sent as the `Link` header."""
+
+    self_ = fields.String(data_key="self", attribute="self", required=True)
+    first = fields.String(required=True)
+    prev = fields.String(required=True, allow_none=True)
+    next = fields.String(required=True, allow_none=True)
+    last = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Always set for the catalogue; with `q`, null beyond 1000."},
+    )
 
 
 class BookPageSchema(Schema):
-    items = fields.List(fields.Nested(BookSchema))
-    meta = fields.Nested(PageMetaSchema)
-    links = fields.Nested(PageLinksSchema)
+    items = fields.List(fields.Nested(BookSchema), required=True)
+    meta = fields.Nested(PageMetaSchema, required=True)
+    links = fields.Nested(PageLinksSchema, required=True)
 
 
 class ProblemSchema(Schema):
     """RFC 9457 problem details."""
 
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
     errors = fields.Dict(
         keys=fields.String(),
-        values=fields.Raw(),
-        metadata={"description": "Field name to list of messages (400 and 422)."},
+        values=fields.List(fields.String()),
+        metadata={
+            "description": "Only on 400 and 422 for invalid input: each invalid field's name "
+            "(a body field or a query parameter) to its messages. `_schema` holds messages "
+            "about the body as a whole (e.g. not a JSON object), `_body` about a body that "
+            "is not JSON at all."
+        },
     )

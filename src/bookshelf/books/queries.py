@@ -76,8 +76,16 @@ def _ordered(query: Select[Any], sort: SortOrder, reverse: bool) -> Select[Any]:
     return query.order_by(*(col.desc() if descending else col.asc() for col in sort.columns))
 
 
+def sort_key(sort_name: str, book: Book) -> list[Any]:
+    """The values a keyset cursor needs to continue after (or before) this book."""
+    return [getattr(book, col.key) for col in SORT_ORDERS[sort_name].columns]
+
+
 def _seek(sort: SortOrder, anchor: Book, forward: bool) -> ColumnElement[bool]:
-    values = [getattr(anchor, col.key) for col in sort.columns]
+    return _seek_values(sort, [getattr(anchor, col.key) for col in sort.columns], forward)
+
+
+def _seek_values(sort: SortOrder, values: list[Any], forward: bool) -> ColumnElement[bool]:
     greater = sort.descending != forward
     left = sort.columns[0] if len(values) == 1 else tuple_(*sort.columns)
     right = values[0] if len(values) == 1 else tuple_(*values)
@@ -120,6 +128,28 @@ def list_books(
     query = _ordered(select(Book), sort, reverse=False).offset(offset).limit(per_page + 1)
     rows = list(db.session.scalars(query))
     return BookPage(rows[:per_page], page, has_prev=page > 1, has_next=len(rows) > per_page)
+
+
+def seek_books(
+    sort_name: str, per_page: int, key: list[Any] | None, forward: bool = True
+) -> tuple[list[Book], bool]:
+    """Up to per_page books after (forward) or before `key`, in list order, and whether more
+    lie beyond them in that direction. key=None starts at that end of the list.
+
+    Unlike list_books' `after`/`before`, the key holds the sort values themselves, so a page
+    can continue from a book that was deleted meanwhile.
+    """
+    sort = SORT_ORDERS[sort_name]
+    query = select(Book)
+    if key is not None:
+        query = query.where(_seek_values(sort, key, forward))
+    query = _ordered(query, sort, reverse=not forward).limit(per_page + 1)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if not forward:
+        rows.reverse()
+    return rows, more
 
 
 def catalogue_size() -> CatalogueSize:

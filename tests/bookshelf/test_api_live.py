@@ -1,0 +1,234 @@
+"""The API behind a real gunicorn (deploy/gunicorn.conf.py), probed by clients nobody here wrote.
+
+- gunicorn answers an over-long request line itself, in text/html, unless the app rejects it
+  first: the app's own limit must sit below gunicorn's `limit_request_line`.
+- nginx (deploy/nginx-bookshelf.conf) answers its own errors as problem+json under /api/.
+- the schemathesis CLI (all checks, stateful phase) on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from bookshelf import create_app
+from bookshelf.extensions import db
+from bookshelf.models import User
+from bookshelf.users.tokens import issue_token
+from bookshelf_helpers import TEST_SECRET, add_books, app_config, create_account, make_rows
+from support import free_port, postgres_available, require, temporary_postgres_database
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+PROBLEM = "application/problem+json"
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class LiveApi:
+    url: str
+    token: str
+
+
+def prepare_database(database_uri: str) -> str:
+    """Migrate, seed a few books and an account; return that account's API token."""
+    from flask_migrate import upgrade
+
+    app = create_app(app_config(database_uri))
+    with app.app_context():
+        upgrade()
+        owner = create_account(app, "schemathesis")
+        add_books(app, make_rows(12, added_by_id=owner))
+        _record, token = issue_token(db.session.get(User, owner), "live")
+        db.engine.dispose()
+    return token
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def live_api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveApi]:
+    workdir = tmp_path_factory.mktemp(f"live-{request.param}")
+    if request.param == "sqlite":
+        with serve(f"sqlite:///{workdir / 'live.sqlite3'}", workdir) as live:
+            yield live
+        return
+    require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
+    with (
+        temporary_postgres_database("bookshelf_live") as url,
+        serve(url.replace("postgresql://", "postgresql+psycopg://"), workdir) as live,
+    ):
+        yield live
+
+
+class serve:
+    """gunicorn with the shipped config file, one worker, on a free loopback port."""
+
+    def __init__(self, database_uri: str, workdir: Path) -> None:
+        self.database_uri, self.workdir = database_uri, workdir
+
+    def __enter__(self) -> LiveApi:
+        token = prepare_database(self.database_uri)
+        port = free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "FLASK_"))},
+            "APP_ROOT": str(self.workdir / "srv"),  # no deployhook layout: no chdir
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": "1",
+            "GUNICORN_ACCESSLOG": "",
+            "DATABASE_URL": self.database_uri,
+            "SECRET_KEY": TEST_SECRET,
+            "BOOKSHELF_INSTANCE_PATH": str(self.workdir / "instance"),
+        }
+        self.log = (self.workdir / "gunicorn.log").open("wb")
+        command = [
+            *(str(VENV_BIN / "python"), "-m", "gunicorn"),
+            *("-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "bookshelf:create_app()"),
+        ]
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.process.poll() is None, (self.workdir / "gunicorn.log").read_text()
+            try:
+                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "gunicorn did not come up"
+            time.sleep(0.1)
+        return LiveApi(url, token)
+
+    def __exit__(self, *_exc: object) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.log.close()
+
+
+@pytest.mark.parametrize("length", [5_000, 8_000])
+def test_over_long_query_strings_get_the_apps_414(live_api: LiveApi, length: int) -> None:
+    response = requests.get(f"{live_api.url}/api/v1/books?q={'x' * length}", timeout=10)
+    assert response.status_code == 414
+    assert response.headers["Content-Type"].startswith(PROBLEM), response.text[:200]
+    assert response.json()["status"] == 414
+
+
+# Small enough that both databases' runs together stay near a minute on two busy cores.
+MAX_EXAMPLES = 4
+# An over-long URL is refused with 414, which is a rejection of invalid input too.
+SCHEMATHESIS_CONFIG = """
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "414", "415", "422",
+                     "428", "429"]
+"""
+
+
+def test_schemathesis_cli_finds_nothing(
+    live_api: LiveApi, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Every check, and the stateful phase, which chains create -> get/update/delete through
+    the document's links, against the real server: the run must find no failure. The
+    coverage phase probes the document's boundaries, not the database: once, on SQLite."""
+    phases = "fuzzing,stateful"
+    if "sqlite" in request.node.callspec.id:
+        phases = "coverage," + phases
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(SCHEMATHESIS_CONFIG)
+    result = subprocess.run(
+        [
+            *(str(VENV_BIN / "schemathesis"), "--config-file", str(config), "--no-color"),
+            *("run", f"{live_api.url}/api/v1/openapi.json"),
+            *("--checks", "all", "--phases", phases),
+            *("--max-examples", str(MAX_EXAMPLES), "--seed", "21", "--workers", "1"),
+            *("--header", f"Authorization: Bearer {live_api.token}"),
+            *("--request-timeout", "10", "--suppress-health-check", "all"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "No issues found" in output, output[-3000:]
+
+
+@contextmanager
+def nginx_in_front(upstream_port: int, workdir: Path) -> Iterator[str]:
+    """deploy/nginx-bookshelf.conf as shipped, on loopback ports and without TLS."""
+    require(shutil.which("nginx") is not None, "nginx (apt-get install nginx)")
+    port, redirect_port = free_port(), free_port()
+    site = (ROOT / "deploy" / "nginx-bookshelf.conf").read_text()
+    site = re.sub(r"^\s*ssl_certificate.*$", "", site, flags=re.M)
+    site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{port};")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{redirect_port};")
+    site = re.sub(r"server 127\.0\.0\.1:\d+", f"server 127.0.0.1:{upstream_port}", site)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "site.conf").write_text(site)
+    (workdir / "logs").mkdir(exist_ok=True)
+    (workdir / "nginx.conf").write_text(
+        f"pid {workdir}/nginx.pid;\nerror_log {workdir}/error.log;\ndaemon off;\n"
+        "events {}\n"
+        f"http {{ access_log off; client_body_temp_path {workdir}/body;\n"
+        f"  proxy_temp_path {workdir}/proxy;\n  include {workdir}/site.conf; }}\n"
+    )
+    process = subprocess.Popen(
+        ["nginx", "-p", str(workdir), "-c", str(workdir / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                requests.get(f"http://127.0.0.1:{port}/_front_errors/none", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "nginx did not come up"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def assert_problem(response: requests.Response, status: int) -> None:
+    assert response.status_code == status, response.text[:300]
+    assert response.headers["Content-Type"].startswith(PROBLEM), response.text[:300]
+    assert response.json()["status"] == status and response.json()["title"]
+
+
+def test_nginx_and_gunicorn_errors_are_problems(live_api: LiveApi, tmp_path: Path) -> None:
+    gunicorn_port = int(live_api.url.rsplit(":", 1)[1])
+    with nginx_in_front(gunicorn_port, tmp_path / "up") as url:
+        assert requests.get(f"{url}/api/v1/books", timeout=10).status_code == 200
+        # The app's own limit first, then nginx's buffer: problem+json either way.
+        assert_problem(requests.get(f"{url}/api/v1/books?q={'x' * 5000}", timeout=10), 414)
+        assert_problem(requests.get(f"{url}/api/v1/books?q={'x' * 9000}", timeout=10), 414)
+        body = {"title": "x" * (2 * 1024 * 1024)}
+        assert_problem(requests.post(f"{url}/api/v1/books", json=body, timeout=10), 413)
+        page = requests.post(f"{url}/books", data=body, timeout=10)
+        assert page.status_code == 413 and page.headers["Content-Type"].startswith("text/html")
+    with nginx_in_front(free_port(), tmp_path / "down") as url:  # no instance listening
+        assert_problem(requests.get(f"{url}/api/v1/books", timeout=10), 502)
+        page = requests.get(f"{url}/books", timeout=10)
+        assert page.status_code == 502 and page.headers["Content-Type"].startswith("text/html")
