@@ -38,7 +38,8 @@ def catalogue(app: Flask) -> None:
     [
         ("karenina", {"Anna Karenina", "Diary"}),
         ("KARENINA", {"Anna Karenina", "Diary"}),
-        ("tolst", {"Anna Karenina", "War and Peace"}),  # prefix of an author
+        # Prefix of an author, in both scripts (Лев Толстой is transliterated).
+        ("tolst", {"Anna Karenina", "War and Peace", "Война и мир"}),
         ("война", {"Война и мир"}),
         ("ВОЙН", {"Война и мир"}),  # Cyrillic, case-insensitive prefix
         ("маргарит булгаков", {"Мастер и Маргарита"}),  # every word must match
