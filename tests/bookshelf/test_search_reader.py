@@ -16,6 +16,7 @@ from bookshelf_helpers import add_books
 
 TITLE = re.compile(r'class="book-title" href="/books/\d+">(.*?)</a>', re.S)
 TAG = re.compile(r"<[^>]+>")
+SUGGESTION = re.compile(r'class="suggestion"[^>]*>.*?<a href="([^"]+)"[^>]*>([^<]+)</a>', re.S)
 
 ANNA = "Anna Karenina"
 WAR = "War and Peace"
@@ -142,3 +143,84 @@ def test_every_query_finds_its_books(client: FlaskClient) -> None:
         if got != expected:
             wrong[term] = (sorted(got), sorted(expected))
     assert not wrong, wrong
+
+
+SUGGESTIONS = [
+    ("karenia", "karenina"),
+    ("dikens", "dickens"),
+    ("hawtorne", "hawthorne"),
+    ("anna karenia", "anna karenina"),
+    ("достоевкий", "достоевский"),
+    ("маргарте", "маргарита"),
+]
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_typo_gets_a_suggestion_that_finds_books(client: FlaskClient) -> None:
+    for typo, suggestion in SUGGESTIONS:
+        page = client.get("/search", query_string={"term": typo}).get_data(as_text=True)
+        link = re.search(
+            r'class="suggestion"[^>]*>.*?<a href="([^"]+)"[^>]*>([^<]+)</a>', page, re.S
+        )
+        assert link, f"no suggestion for {typo!r}"
+        assert link.group(2) == suggestion
+        # One click runs it, and it finds books.
+        assert TITLE.findall(client.get(html.unescape(link.group(1))).get_data(as_text=True))
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_query_that_finds_books_gets_no_suggestion(client: FlaskClient) -> None:
+    page = client.get("/search", query_string={"term": "karenina"}).get_data(as_text=True)
+    assert 'class="suggestion"' not in page
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_matches_are_highlighted_and_everything_else_is_escaped(client: FlaskClient) -> None:
+    page = client.get("/search", query_string={"term": "hostile drop"}).get_data(as_text=True)
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Hostile</mark>" in page
+    assert "&#39;; <mark>DROP</mark> TABLE books; --" in page
+    page = client.get("/search", query_string={"term": "войны tolstoy"}).get_data(as_text=True)
+    assert "<mark>Толстой</mark>" in page  # the author, found by transliteration
+    assert "Эпопея о <mark>войне</mark> 1812 года." in page  # the review snippet, by word form
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_author_filter_and_sort_orders(client: FlaskClient) -> None:
+    page = client.get("/search", query_string={"term": "tolstoy"}).get_data(as_text=True)
+    assert 'href="/search?term=tolstoy&amp;sort=relevance&amp;author=Leo+Tolstoy"' in page
+    assert set(found(client, "tolstoy", author="Leo Tolstoy")) == {ANNA, WAR}
+    assert found(client, "tolstoy", author="Лев Толстой") == [VOINA]
+    assert found(client, "tolstoy", sort="title") == [ANNA, WAR, VOINA]
+    assert found(client, "tolstoy", sort="newest") == [VOINA, WAR, ANNA]
+    assert found(client, "tolstoy", sort="nonsense") == found(client, "tolstoy")
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_no_results_page_offers_broader_searches_and_browsing(client: FlaskClient) -> None:
+    page = client.get("/search", query_string={"term": '"peace and war"'}).get_data(as_text=True)
+    assert "No books match" in page
+    assert 'class="broader-link" href="/search?term=peace+and+war"' in page
+    assert 'class="broader-link" href="/search?term=peace"' in page
+    assert 'href="/books"' in page
+    assert found(client, "peace and war") == [WAR]
+
+
+def test_the_search_page_has_one_search_box(client: FlaskClient) -> None:
+    for path in ("/search", "/search?term=anna", "/search?term=zzzz"):
+        page = client.get(path).get_data(as_text=True)
+        assert page.count('type="search"') == 1, path
+    assert client.get("/books").get_data(as_text=True).count('type="search"') == 1
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_the_api_searches_the_same_way_with_optional_highlights(client: FlaskClient) -> None:
+    body = client.get("/api/v1/books", query_string={"q": "Толстой"}).get_json()
+    assert {item["title"] for item in body["items"]} == TOLSTOY
+    assert all("highlight" not in item for item in body["items"])
+    body = client.get("/api/v1/books", query_string={"q": "войны", "highlight": "true"}).get_json()
+    [item] = body["items"]
+    assert item["highlight"]["review"] == "Эпопея о <mark>войне</mark> 1812 года."
+    body = client.get("/api/v1/books", query_string={"q": "hostile", "highlight": "1"}).get_json()
+    title = "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Hostile</mark>"
+    assert body["items"][0]["highlight"]["title"] == title

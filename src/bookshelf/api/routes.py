@@ -25,6 +25,7 @@ from bookshelf.books.queries import AnchorNotFound, catalogue_size, list_books
 from bookshelf.books.routes import get_book
 from bookshelf.extensions import csrf, db
 from bookshelf.models import Book, User
+from bookshelf.search.highlight import book_highlight
 from bookshelf.search.queries import search_books
 from bookshelf.users.tokens import user_for_token
 
@@ -115,6 +116,9 @@ class Books(MethodView):
         per_page = args["per_page"]
         if args.get("q"):
             results = search_books(args["q"], args["page"], per_page)
+            if args["highlight"]:
+                for book in results.books:
+                    book.highlight = book_highlight(book, results.terms)  # type: ignore[attr-defined]
             books, number, has_next = results.books, results.page, results.has_next
             total, exact = results.total, results.total_exact
         else:

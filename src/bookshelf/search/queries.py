@@ -73,8 +73,8 @@ def search_words(term: str) -> list[str]:
 
 
 # The statements below interpolate only this constant text, never input (hence the noqa).
-def _filtered(author: str | None) -> str:
-    return "AND author = :author" if author else ""
+def _filtered(author: str | None, table: str = "books") -> str:
+    return f"AND {table}.author = :author" if author else ""
 
 
 def postgres_recent(author: str | None) -> str:
@@ -95,7 +95,7 @@ def postgres_indexed(author: str | None) -> str:
         WITH q AS (SELECT to_tsquery('russian', :query) AS q)
         SELECT b.id, b.author, b.title, ts_rank_cd(b.search_vector, q.q) AS rank
         FROM books AS b, q
-        WHERE b.search_vector @@ q.q {_filtered(author)}
+        WHERE b.search_vector @@ q.q {_filtered(author, "b")}
         ORDER BY b.id + 0 DESC LIMIT :cap"""  # noqa: S608
 
 
@@ -105,7 +105,7 @@ def sqlite_search(author: str | None) -> str:
     return f"""
         SELECT b.id, b.author, b.title, -bm25(books_fts, 10.0, 5.0, 1.0, 5.0) AS rank
         FROM books_fts JOIN books AS b ON b.id = books_fts.rowid
-        WHERE books_fts MATCH :query {_filtered(author)}
+        WHERE books_fts MATCH :query {_filtered(author, "b")}
         ORDER BY books_fts.rowid DESC LIMIT :cap"""  # noqa: S608
 
 
