@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from typing import Any
 
 from flask import current_app
 from flask_login import AnonymousUserMixin, UserMixin
@@ -154,6 +155,14 @@ class Visitor(AnonymousUserMixin):
         return False
 
 
+def _search_keys(context: Any) -> str | None:
+    # Imported here: the search package imports this module.
+    from bookshelf.search.text import keys_for
+
+    params = context.get_current_parameters()
+    return keys_for(params.get("title"), params.get("author"))
+
+
 class Book(db.Model):
     __tablename__ = "books"
     __table_args__ = (
@@ -177,6 +186,9 @@ class Book(db.Model):
     added_by: Mapped[User | None] = relationship(back_populates="books", lazy="joined")
     # True once the account that added the book was deleted (seeded books never had one).
     added_by_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Transliterated spellings of title and author for search; kept current on update by
+    # bookshelf.search.indexing.
+    search_keys: Mapped[str | None] = mapped_column(Text, default=_search_keys)
 
     def update(self, fields: dict[str, object]) -> None:
         """Set validated fields (from the HTML form or the API); an empty review is no review."""

@@ -77,8 +77,9 @@ def test_list_books_with_metadata_and_keyset_links(app: Flask, client: FlaskClie
 
 def test_full_text_search(app: Flask, client: FlaskClient) -> None:
     add_books(app, [NEW_BOOK, {"title": "Война и мир", "author": "Лев Толстой", "pages_num": 1300}])
+    # Cyrillic finds the Latin spelling too (transliteration).
     body = client.get("/api/v1/books", query_string={"q": "маргарит"}).get_json()
-    assert body["items"] == []
+    assert [b["title"] for b in body["items"]] == ["The Master and Margarita"]
     body = client.get("/api/v1/books", query_string={"q": "bulgak"}).get_json()
     assert [b["title"] for b in body["items"]] == ["The Master and Margarita"]
     body = client.get("/api/v1/books", query_string={"q": "ВОЙНА"}).get_json()

@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from bookshelf.books.queries import SORT_ORDERS, catalogue_size, list_books, seek_books, sort_key
 from bookshelf.models import Book
+from bookshelf.search.highlight import book_highlight
 from bookshelf.search.queries import MAX_RESULT_PAGES, search_books
 
 CURSOR_SALT = "bookshelf.api.cursor"
@@ -123,10 +124,16 @@ def _step(number: int | None, by: int) -> int | None:
     return max(number + by, 1)
 
 
-def search_page(term: str, per_page: int, page: int) -> ListPage:
-    """Ranked search results: numbered pages, up to the search's own page cap."""
+def search_page(term: str, per_page: int, page: int, highlight: bool = False) -> ListPage:
+    """Ranked search results: numbered pages, up to the search's own page cap; with
+    `highlight`, each book carries its matched words marked."""
     results = search_books(term, page, per_page)
-    base = {"q": term, "per_page": per_page}
+    if highlight:
+        for book in results.books:
+            book.highlight = book_highlight(book, results.terms)  # type: ignore[attr-defined]
+    base: dict[str, object] = {"q": term, "per_page": per_page}
+    if highlight:
+        base["highlight"] = "true"
     last = None
     if results.total_exact:
         last = min(max(math.ceil(results.total / per_page), 1), MAX_RESULT_PAGES)

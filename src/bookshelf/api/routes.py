@@ -126,7 +126,7 @@ class Books(MethodView):
     def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         """List books: keyset pagination (follow `links`), or ranked full-text search with `q`."""
         if args.get("q"):
-            page = search_page(args["q"], args["per_page"], args["page"])
+            page = search_page(args["q"], args["per_page"], args["page"], args["highlight"])
         else:
             try:
                 cursor = decode_cursor(args["cursor"]) if args.get("cursor") else None

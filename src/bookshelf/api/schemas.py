@@ -84,6 +84,14 @@ class BookSchema(Schema):
     )
     # With added_by null: true when the account was deleted, false when there never was one.
     added_by_deleted = fields.Boolean(required=True)
+    highlight = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(allow_none=True),
+        metadata={
+            "description": "With `q` and `highlight=true`: title, author and a review snippet "
+            "as HTML-escaped text, matched words in <mark>."
+        },
+    )
 
 
 class UserSchema(Schema):
@@ -100,7 +108,15 @@ class BookListArgsSchema(Schema):
 
     q = fields.String(
         validate=validate.Length(max=MAX_TERM_LENGTH),
-        metadata={"description": "Full-text search (word prefixes, any case); ranked results."},
+        metadata={
+            "description": "Full-text search: word prefixes in any form (Russian and English "
+            'stemming), Latin or Cyrillic spelling of titles and authors, "quoted phrases"; '
+            "ranked results."
+        },
+    )
+    highlight = fields.Boolean(
+        load_default=False,
+        metadata={"description": "With `q`: add `highlight` (matched words marked) to each book."},
     )
     sort = fields.String(
         load_default="newest",

@@ -1,7 +1,10 @@
-"""Full-text search: the notes' search form, ranked, on PostgreSQL and SQLite."""
+"""Full-text search: word forms, transliteration, typo suggestions, on PostgreSQL and SQLite."""
 
 from flask import Blueprint
 
-bp = Blueprint("search", __name__)
+from bookshelf.search.sqlite import register_sqlite_functions
 
-from bookshelf.search import routes  # noqa: E402, F401
+bp = Blueprint("search", __name__)
+register_sqlite_functions()
+
+from bookshelf.search import indexing, routes  # noqa: E402, F401

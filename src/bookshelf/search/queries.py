@@ -1,26 +1,37 @@
 """Ranked full-text search: tsvector + GIN on PostgreSQL, FTS5 on SQLite.
 
-Both match word prefixes, ignore case (Latin and Cyrillic alike) and require every word.
+Both match word prefixes by word form (Snowball stems), Latin and Cyrillic spellings of
+title and author words (transliteration keys), quoted phrases, and require every term.
 
-Ranking is exact when a search matches at most COUNT_CAP books, which is also when the page
-shows the exact number of matches. Above that ("More than 1,000 matches") the results are the
-best ranked of the COUNT_CAP newest matches: ranking every match of a word that is in a third
-of a million-book catalogue costs about a second, and nobody pages past 50 pages anyway.
+Each search collects at most COUNT_CAP + 1 candidates, the newest matches, with their rank,
+author and title, and orders, pages and counts those in Python. The number of matches is
+exact up to COUNT_CAP ("More than 1,000 matches" above), and so is the ranking: ranking
+every match of a word that is in a third of a million-book catalogue costs about a second,
+and nobody pages past 50 pages anyway.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select, text
 
 from bookshelf.database import is_postgres
 from bookshelf.extensions import db
 from bookshelf.models import Book
+from bookshelf.search.terms import (
+    MAX_TERM_LENGTH,
+    MAX_TERMS,
+    Term,
+    parse,
+    postgres_query,
+    sqlite_query,
+)
 
-MAX_TERMS = 8
-MAX_TERM_LENGTH = 200
+__all__ = ["MAX_TERMS", "MAX_TERM_LENGTH", "SORTS", "SearchResults", "search_books"]
+
 RESULTS_PER_PAGE = 20
 MAX_RESULT_PAGES = 50
 # Counting stops here: "more than 1000 results" is as useful as the exact number, and cheap.
@@ -32,8 +43,16 @@ RECENT_WINDOW = 10_000
 # is frequent enough to reach COUNT_CAP matches in them; rarer words go to the GIN index,
 # whose cost grows with the number of matches (~2 µs each), which is then small.
 MAX_SCAN = 60_000
+SORTS = ("relevance", "newest", "title")
+AUTHOR_FACETS = 8
 
-WORD = re.compile(r"\w+", re.UNICODE)
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    author: str
+    title: str
+    rank: float
 
 
 @dataclass(frozen=True)
@@ -43,100 +62,111 @@ class SearchResults:
     total_exact: bool
     page: int
     has_next: bool
+    terms: list[Term] = field(default_factory=list)
+    # The most frequent authors among the candidates, with how many each: the author filter.
+    authors: list[tuple[str, int]] = field(default_factory=list)
 
 
 def search_words(term: str) -> list[str]:
-    """The words of a search term; only letters and digits ever reach the query syntax."""
-    return [w.lower() for w in WORD.findall(term[:MAX_TERM_LENGTH])][:MAX_TERMS]
+    """The words of a search box's text (phrases included), as the index sees them."""
+    return [w for t in parse(term) for w in t.words]
 
 
-# Each statement picks at most :cap candidates (the newest matches), ranks only those, and
-# returns one page of ids together with the number of candidates.
-POSTGRES_RECENT = """
-    WITH q AS (SELECT to_tsquery('simple', :query) AS q),
-    candidates AS MATERIALIZED (
-        SELECT recent.id, recent.search_vector
-        FROM (SELECT id, search_vector FROM books ORDER BY id DESC LIMIT :window) AS recent, q
-        WHERE recent.search_vector @@ q.q
-        ORDER BY recent.id DESC LIMIT :cap)
-    SELECT c.id, (SELECT count(*) FROM candidates) AS total
-    FROM candidates AS c, q
-    ORDER BY ts_rank_cd(c.search_vector, q.q) DESC, c.id DESC
-    LIMIT :limit OFFSET :offset"""
-# `id + 0`: sort after the GIN bitmap scan; walking the primary key instead (what the planner
-# may pick, as it cannot estimate prefix matches) would read the whole table for a rare word.
-POSTGRES_INDEXED = """
-    WITH q AS (SELECT to_tsquery('simple', :query) AS q),
-    candidates AS MATERIALIZED (
-        SELECT books.id, books.search_vector
-        FROM books, q
-        WHERE books.search_vector @@ q.q
-        ORDER BY books.id + 0 DESC LIMIT :cap)
-    SELECT c.id, (SELECT count(*) FROM candidates) AS total
-    FROM candidates AS c, q
-    ORDER BY ts_rank_cd(c.search_vector, q.q) DESC, c.id DESC
-    LIMIT :limit OFFSET :offset"""
-# FTS5 walks its doclists in rowid order, so the newest matches come first and cheaply.
-SQLITE_SEARCH = """
-    WITH candidates AS MATERIALIZED (
-        SELECT rowid AS id, bm25(books_fts, 10.0, 5.0, 1.0) AS score
-        FROM books_fts WHERE books_fts MATCH :query
-        ORDER BY rowid DESC LIMIT :cap)
-    SELECT c.id, (SELECT count(*) FROM candidates) AS total
-    FROM candidates AS c
-    ORDER BY c.score, c.id DESC
-    LIMIT :limit OFFSET :offset"""
+# The statements below interpolate only this constant text, never input (hence the noqa).
+def _filtered(author: str | None, table: str = "books") -> str:
+    return f"AND {table}.author = :author" if author else ""
 
 
-def match_expression(words: list[str], postgres: bool) -> str:
-    """All words required, each as a prefix; words are \\w+ so nothing else needs quoting."""
-    if postgres:
-        return " & ".join(f"{w}:*" for w in words)
-    return " ".join(f'"{w}"*' for w in words)
+def postgres_recent(author: str | None) -> str:
+    # The window walks the primary key backwards, or (author, id) with an author filter.
+    return f"""
+        WITH q AS (SELECT to_tsquery('russian', :query) AS q)
+        SELECT r.id, r.author, r.title, ts_rank_cd(r.search_vector, q.q) AS rank
+        FROM (SELECT id, author, title, search_vector FROM books WHERE true {_filtered(author)}
+              ORDER BY id DESC LIMIT :window) AS r, q
+        WHERE r.search_vector @@ q.q
+        ORDER BY r.id DESC LIMIT :cap"""  # noqa: S608
 
 
-def page_of(statement: str, params: dict[str, object]) -> tuple[list[int], int]:
+def postgres_indexed(author: str | None) -> str:
+    # `id + 0`: sort after the GIN bitmap scan; walking the primary key instead (what the
+    # planner may pick, as it cannot estimate prefix matches) would read the whole table.
+    return f"""
+        WITH q AS (SELECT to_tsquery('russian', :query) AS q)
+        SELECT b.id, b.author, b.title, ts_rank_cd(b.search_vector, q.q) AS rank
+        FROM books AS b, q
+        WHERE b.search_vector @@ q.q {_filtered(author, "b")}
+        ORDER BY b.id + 0 DESC LIMIT :cap"""  # noqa: S608
+
+
+def sqlite_search(author: str | None) -> str:
+    # FTS5 walks its doclists in rowid order, so the newest matches come first and cheaply.
+    # bm25 is lower for better matches; title weighs most, then author and keys, then review.
+    return f"""
+        SELECT b.id, b.author, b.title, -bm25(books_fts, 10.0, 5.0, 1.0, 5.0) AS rank
+        FROM books_fts JOIN books AS b ON b.id = books_fts.rowid
+        WHERE books_fts MATCH :query {_filtered(author, "b")}
+        ORDER BY books_fts.rowid DESC LIMIT :cap"""  # noqa: S608
+
+
+def fetch(statement: str, params: dict[str, Any]) -> list[Candidate]:
     rows = db.session.execute(text(statement), params).all()
-    # An empty page (past the end) shows "no books match" whatever the total.
-    return [row.id for row in rows], int(rows[0].total) if rows else 0
+    return [Candidate(r.id, r.author, r.title, float(r.rank)) for r in rows]
 
 
-def ranked_ids(query: str, postgres: bool, limit: int, offset: int) -> tuple[list[int], int]:
-    """One page of ids, best first, and the number of candidates (at most COUNT_CAP + 1)."""
-    params: dict[str, object] = {
-        "query": query,
-        "cap": COUNT_CAP + 1,
-        "limit": limit,
-        "offset": offset,
-    }
-    if not postgres:
-        return page_of(SQLITE_SEARCH, params)
-    ids, total = page_of(POSTGRES_RECENT, {**params, "window": RECENT_WINDOW})
-    if total > COUNT_CAP:
-        return ids, total
+def candidates(terms: list[Term], author: str | None = None) -> list[Candidate]:
+    """The newest matches, at most COUNT_CAP + 1 of them, newest first."""
+    params: dict[str, Any] = {"cap": COUNT_CAP + 1, "author": author}
+    if not is_postgres():
+        return fetch(sqlite_search(author), {**params, "query": sqlite_query(terms)})
+    params["query"] = postgres_query(terms)
+    found = fetch(postgres_recent(author), {**params, "window": RECENT_WINDOW})
+    if len(found) > COUNT_CAP:
+        return found
     # Rows needed to meet COUNT_CAP + 1 matches at the rate seen among the newest books.
-    if total and (COUNT_CAP + 1) * RECENT_WINDOW / total <= MAX_SCAN:
-        ids, total = page_of(POSTGRES_RECENT, {**params, "window": MAX_SCAN})
-        if total > COUNT_CAP:
-            return ids, total
+    if found and (COUNT_CAP + 1) * RECENT_WINDOW / len(found) <= MAX_SCAN:
+        found = fetch(postgres_recent(author), {**params, "window": MAX_SCAN})
+        if len(found) > COUNT_CAP:
+            return found
     # Rare enough: the index finds every match. Only this path can say "exactly N matches".
-    return page_of(POSTGRES_INDEXED, params)
+    return fetch(postgres_indexed(author), params)
 
 
-def search_books(term: str, page: int = 1, per_page: int = RESULTS_PER_PAGE) -> SearchResults:
-    words = search_words(term)
-    if not words:
+def ordered(found: list[Candidate], sort: str) -> list[Candidate]:
+    if sort == "newest":
+        return found  # already newest first
+    if sort == "title":
+        return sorted(found, key=lambda c: (c.title.casefold(), c.id))
+    return sorted(found, key=lambda c: (-c.rank, -c.id))
+
+
+def count_matches(term: str) -> int:
+    """How many books match TERM, up to COUNT_CAP + 1."""
+    terms = parse(term)
+    return len(candidates(terms)) if terms else 0
+
+
+def search_books(
+    term: str,
+    page: int = 1,
+    per_page: int = RESULTS_PER_PAGE,
+    sort: str = "relevance",
+    author: str | None = None,
+) -> SearchResults:
+    terms = parse(term)
+    if not terms:
         return SearchResults([], 0, True, page, False)
-    postgres = is_postgres()
-    ids, total = ranked_ids(
-        match_expression(words, postgres), postgres, per_page + 1, (page - 1) * per_page
-    )
-    found = {book.id: book for book in db.session.scalars(select(Book).where(Book.id.in_(ids)))}
-    books = [found[i] for i in ids[:per_page] if i in found]
+    found = candidates(terms, author or None)
+    start = (page - 1) * per_page
+    ids = [c.id for c in ordered(found, sort)[start : start + per_page + 1]]
+    books = {b.id: b for b in db.session.scalars(select(Book).where(Book.id.in_(ids)))}
+    authors = Counter(c.author for c in found).most_common(AUTHOR_FACETS)
     return SearchResults(
-        books,
-        min(total, COUNT_CAP),
-        total <= COUNT_CAP,
-        page,
-        len(ids) > per_page,
+        books=[books[i] for i in ids[:per_page] if i in books],
+        total=min(len(found), COUNT_CAP),
+        total_exact=len(found) <= COUNT_CAP,
+        page=page,
+        has_next=len(ids) > per_page,
+        terms=terms,
+        authors=authors,
     )
