@@ -287,6 +287,12 @@ REVIEWED_DYNAMIC_SQL = {
     ("cli.py", 'text(f"DROP INDEX {index.name}")'): "index names read from pg_indexes",
     ("cli.py", "text(f\"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'\")"): "constant",
     ("0001_books.py", "GENERATED ALWAYS AS ({PG_SEARCH_VECTOR})"): "migration DDL from a constant",
+    ("0006_search_word_forms.py", "GENERATED ALWAYS AS ({expression})"): (
+        "migration DDL; the expression is one of the module's two search-vector constants"
+    ),
+    ("0006_search_word_forms.py", 'f"DROP TRIGGER IF EXISTS {trigger}"'): (
+        "trigger names from the module's FTS_TRIGGERS constant"
+    ),
 }
 
 
