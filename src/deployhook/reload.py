@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .procs import pid_alive
+from .results import ReloadResult
 
 
 def read_pid(path: Path) -> int | None:
@@ -95,15 +96,6 @@ def _summary(url: str, expected: str, attempts: int, seen: list[str], ok: bool) 
     return (
         f"GET {url}: {verdict} after {attempts} probes; expected {expected}; answers seen: {shown}"
     )
-
-
-@dataclass
-class ReloadResult:
-    """``old_retired`` tells a rollback whether the old server is still there to fall back on."""
-
-    ok: bool
-    log: str
-    old_retired: bool
 
 
 def gunicorn_usr2(
