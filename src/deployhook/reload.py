@@ -103,9 +103,9 @@ def gunicorn_usr2(
 ) -> ReloadResult:
     """Blue/green inside gunicorn: USR2 starts a new master on the same socket, in the new
     release; the old master is stopped (TERM, graceful) only once the new one serves the new
-    commit. Unlike HUP, USR2 re-execs, so ``--chdir`` through the ``current`` symlink and the
-    interpreter are resolved again (gunicorn issue 394) and a broken release never replaces
-    working workers.
+    commit. Unlike HUP, which keeps the master's working directory and interpreter, USR2
+    re-execs, so ``--chdir`` through the ``current`` symlink and the interpreter are resolved
+    again, and a broken release never replaces working workers.
     """
     lines: list[str] = []
 
