@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -16,6 +17,8 @@ from typing import Any
 from .redact import Redactor
 from .results import Outcome, StepResult
 from .store import Store
+
+log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 1.0  # seconds between live output updates in the database
 
@@ -183,16 +186,25 @@ class StepLogger:
         with _ACTIVE_LOCK:
             _ACTIVE.add(proc.pid)
         try:
-            # Recorded so that a restarted deployhook can end this group if we die mid-step.
-            self.store.step_process(step.id, proc.pid)
+            self._record_group(step, proc.pid)
             text, finished = self._follow(step, proc, timeout)
         finally:
+            if proc.poll() is None:  # we are leaving on an error: take the step with us
+                _kill_group(proc)
             with _ACTIVE_LOCK:
                 _ACTIVE.discard(proc.pid)
         if not finished:
             text += f"\n[deployhook: timed out after {timeout:g}s, process group killed]"
             return self._end(step, None, text)
         return self._end(step, proc.returncode, text)
+
+    def _record_group(self, step: OpenStep, pgid: int) -> None:
+        # Recorded so that a restarted deployhook can end this group if we die mid-step.
+        # Failing to record it weakens only that, so the step goes on.
+        try:
+            self.store.step_process(step.id, pgid)
+        except Exception:
+            log.warning("could not record process group %s of step %s", pgid, step.id)
 
     def _follow(
         self, step: OpenStep, proc: subprocess.Popen[bytes], timeout: float
