@@ -1,4 +1,4 @@
-"""Part 2: test-gated atomic releases, Capistrano style.
+"""Test-gated atomic releases, Capistrano style.
 
 <deploy_to>/repo        bare git cache, updated with ``git fetch`` (never a pull into live code)
 <deploy_to>/releases/   one directory per deploy: <UTC timestamp>-<short sha>, a git worktree
@@ -8,22 +8,76 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .config import Config, valid_branch
 from .events import SHA_RE
-from .reload import Health, ReloadResult, gunicorn_usr2
+from .reload import Health, gunicorn_usr2
+from .results import Outcome, ReloadResult
 from .runner import StepFailed, StepLogger, step_environment
 from .store import Deploy
-from .worker import Outcome
 
 RELEASE_RE = re.compile(r"^\d{14}-[0-9a-f]{7}(-\d+)?$")
+
+log = logging.getLogger(__name__)
+
+
+class StageFailed(Exception):
+    """A stage before the switch failed; ``reason`` becomes the deploy's reason and
+    ``status`` its status (``superseded`` when a newer commit made this one moot)."""
+
+    def __init__(self, reason: str, status: str = "failed") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass
+class Build:
+    """One deploy on its way through the stages: what is known so far."""
+
+    deploy: Deploy
+    steps: StepLogger
+    branch: str
+    sha: str | None
+    release: Path | None = None
+    previous: str | None = None
+
+    @property
+    def branch_ref(self) -> str:
+        """The branch as a full ref."""
+        return f"refs/heads/{self.branch}"
+
+    @property
+    def commit(self) -> str:
+        """The verified commit (from the verify stage on)."""
+        assert self.sha is not None
+        return self.sha
+
+    @property
+    def directory(self) -> Path:
+        """The new release's directory (from the checkout stage on)."""
+        assert self.release is not None
+        return self.release
+
+    def fields(self) -> dict[str, Any]:
+        """What the deploy record learns from this build."""
+        fields: dict[str, Any] = {}
+        if self.sha is not None:
+            fields["commit_sha"] = self.sha
+        if self.release is not None:
+            fields["release"] = self.release.name
+            fields["previous_release"] = self.previous
+        return fields
 
 
 def switch_symlink(link: Path, target: Path) -> None:
@@ -108,21 +162,60 @@ class ReleasePipeline:
         return self.deploy(deploy, steps)
 
     def deploy(self, deploy: Deploy, steps: StepLogger) -> Outcome:
-        """Build and test a new release, then switch to it; the live app is touched only last."""
-        cfg = self.config
-        branch = cfg.branch
+        """Build and test a new release, then switch to it; the live app is touched only last.
+
+        Capistrano's flow: fetch the branch into the cache, verify the commit, check out a
+        new release, install, test, link shared files, migrate, switch ``current``, reload
+        (switching back if the new release is unhealthy), prune old releases. Until the
+        switch, a failure removes the new release and leaves the live app as it was.
+        """
+        try:
+            build = Build(deploy, steps, *self._target(deploy))
+        except StageFailed as exc:
+            return Outcome("failed", exc.reason)
+        stages: tuple[tuple[str, Callable[[Build], None]], ...] = (
+            ("fetch", self.fetch),
+            ("verify", self.verify),
+            ("checkout", self.checkout),
+            ("install", self.install),
+            ("test", self.test),
+            ("link", self.link),
+            ("migrate", self.migrate),
+            ("switch", self.switch),
+        )
+        try:
+            for name, stage in stages:
+                log.info("deploy #%s: %s", deploy.id, name)
+                stage(build)
+        except StageFailed as exc:
+            log.info("deploy #%s %s: %s", deploy.id, exc.status, exc.reason)
+            if build.release is not None:
+                self._remove_release(steps, build.release)
+            return Outcome(exc.status, exc.reason, build.fields())
+        log.info("deploy #%s: reload", deploy.id)
+        return self.reload(build)
+
+    # -- the stages of a deploy, in order ---------------------------------------------------
+    def _target(self, deploy: Deploy) -> tuple[str, str | None]:
+        """The branch to fetch and the commit asked for (None: the branch's head)."""
+        branch = self.config.branch
         if deploy.ref.startswith("refs/heads/"):
             branch = deploy.ref[len("refs/heads/") :]
         if not valid_branch(branch):
-            return Outcome("failed", f"refusing invalid branch name {branch!r}")
+            raise StageFailed(f"refusing invalid branch name {branch!r}")
         sha = deploy.commit_sha
         if sha is not None and not SHA_RE.match(sha):
-            return Outcome("failed", "refusing a commit that is not a 40-hex sha")
+            raise StageFailed("refusing a commit that is not a 40-hex sha")
+        return branch, sha
 
+    def fetch(self, build: Build) -> None:
+        """Update the bare cache from the repository (never a pull into live code)."""
+        steps = build.steps
         if not (self.repo / "HEAD").exists() and not self._git(
             steps, "init cache", "init", "--bare", "--quiet", str(self.repo)
         ):
-            return Outcome("failed", "could not create the git cache")
+            raise StageFailed("could not create the git cache")
+        ref = build.branch_ref
         if not self._git(
             steps,
             "fetch",
@@ -132,57 +225,53 @@ class ReleasePipeline:
             "--prune",
             "--no-tags",
             "--force",
-            cfg.git_url,
-            f"+refs/heads/{branch}:refs/heads/{branch}",
+            self.config.git_url,
+            f"+{ref}:{ref}",
         ):
-            return Outcome("failed", "git fetch failed")
-        branch_ref = f"refs/heads/{branch}"
-        if sha is None:
+            raise StageFailed("git fetch failed")
+
+    def verify(self, build: Build) -> None:
+        """Resolve the commit (the branch head for a manual deploy) and check it is on the
+        branch as just fetched."""
+        ref = build.branch_ref
+        if build.sha is None:
             head = _git_out(
-                self.repo, "rev-parse", "--verify", "--end-of-options", f"{branch_ref}^{{commit}}"
+                self.repo, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}"
             )
             if head is None or not SHA_RE.match(head):
-                return Outcome("failed", f"could not resolve {branch_ref}")
-            sha = head
-            deploy.commit_sha = sha
+                raise StageFailed(f"could not resolve {ref}")
+            build.sha = build.deploy.commit_sha = head
         if not self._git(
-            steps,
+            build.steps,
             "verify commit is on the branch",
             "-C",
             str(self.repo),
             "merge-base",
             "--is-ancestor",
-            sha,
-            branch_ref,
+            build.sha,
+            ref,
         ):
-            return Outcome(
-                "failed",
-                f"commit {sha} is not on {branch_ref} in {cfg.git_url}",
-                {"commit_sha": sha},
-            )
-
-        if deploy.trigger == "webhook":
-            check = steps.call(
-                "verify the push moves forward", lambda: self._forward_only(sha, branch_ref)
+            raise StageFailed(f"commit {build.sha} is not on {ref} in {self.config.git_url}")
+        if build.deploy.trigger == "webhook":
+            # A webhook may only move production forward: a replayed or late push of an
+            # older commit is set aside, never built. Going back is an operator's action.
+            sha = build.sha
+            check = build.steps.call(
+                "verify the push moves forward", lambda: self._forward_only(sha, ref)
             )
             if not check.ok:
-                return Outcome("superseded", check.output, {"commit_sha": sha})
+                raise StageFailed(check.output, status="superseded")
 
-        name = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + f"-{sha[:7]}"
-        release = self.releases / name
-        suffix = 2
-        while release.exists():
-            release = self.releases / f"{name}-{suffix}"
-            suffix += 1
-        fields: dict[str, object] = {"commit_sha": sha, "release": release.name}
-        previous = self.live_release()
-        fields["previous_release"] = previous
+    def checkout(self, build: Build) -> None:
+        """A new release directory: a detached worktree of the commit, stamped REVISION."""
+        sha = build.commit
+        release = build.release = self._new_release_dir(sha)
+        build.previous = self.live_release()
         # Recorded now, not only at the end: if deployhook dies mid-deploy, recovery on the
         # next start knows which release directory to clean up and where to switch back.
-        steps.store.update_deploy(deploy.id, **fields)
-
+        build.steps.update(**build.fields())
         if not self._git(
-            steps,
+            build.steps,
             "checkout",
             "-C",
             str(self.repo),
@@ -192,8 +281,7 @@ class ReleasePipeline:
             str(release),
             sha,
         ):
-            self._remove_release(steps, release)
-            return Outcome("failed", "git worktree add failed", fields)
+            raise StageFailed("git worktree add failed")
 
         def verify_and_stamp() -> str:
             head = _git_out(release, "rev-parse", "HEAD")
@@ -202,60 +290,97 @@ class ReleasePipeline:
             (release / "REVISION").write_text(sha + "\n")
             return f"HEAD is {sha}; wrote REVISION"
 
-        if not steps.call("verify HEAD, write REVISION", verify_and_stamp).ok:
-            self._remove_release(steps, release)
-            return Outcome("failed", "checked-out tree does not match the pushed commit", fields)
+        if not build.steps.call("verify HEAD, write REVISION", verify_and_stamp).ok:
+            raise StageFailed("checked-out tree does not match the pushed commit")
 
-        env = self._env(release, sha)
-        for stage in ("install", "test", "migrate"):
-            if stage == "migrate" and cfg.shared_paths:
-                # Linked only after the tests: they run on a pristine checkout, as in CI,
-                # so production settings in shared/.env cannot leak into them.
-                steps.call("link shared", lambda: self._link_shared(release))
-            commands: tuple[tuple[str, ...], ...] = getattr(cfg, stage)
-            for i, argv in enumerate(commands, 1):
-                label = stage if len(commands) == 1 else f"{stage} {i}/{len(commands)}"
-                result = steps.run(label, argv, cwd=release, env=env, timeout=cfg.timeout(stage))
-                if not result.ok:
-                    self._remove_release(steps, release)
-                    how = "timed out" if result.exit_code is None else f"exited {result.exit_code}"
-                    return Outcome(
-                        "failed",
-                        f"{stage} command {' '.join(argv)!r} {how}; live app untouched",
-                        fields,
-                    )
+    def install(self, build: Build) -> None:
+        """[commands] install in the new release."""
+        self._run_commands(build, "install")
 
-        if not steps.call(
+    def test(self, build: Build) -> None:
+        """[commands] test: the gate; nothing goes live unless every command passes."""
+        self._run_commands(build, "test")
+
+    def link(self, build: Build) -> None:
+        """Symlink shared paths (.env, instance/) into the release."""
+        # Linked only after the tests: they run on a pristine checkout, as in CI, so
+        # production settings in shared/.env cannot leak into them.
+        if self.config.shared_paths:
+            release = build.directory
+            build.steps.call("link shared", lambda: self._link_shared(release))
+
+    def migrate(self, build: Build) -> None:
+        """[commands] migrate, with the shared files linked."""
+        self._run_commands(build, "migrate")
+
+    def switch(self, build: Build) -> None:
+        """Point ``current`` at the new release in one rename."""
+        release = build.directory
+        if not build.steps.call(
             "switch current", lambda: self._switch(release), ["ln", "-sfn", str(release), "current"]
         ).ok:
-            self._remove_release(steps, release)
-            return Outcome("failed", "could not switch the current symlink", fields)
+            raise StageFailed("could not switch the current symlink")
 
-        if deploy.options.get("skip_reload"):
-            steps.call("reload", lambda: "skipped (first deploy: start the app server on current/)")
-            self._prune(steps, keep={release.name, previous})
+    def reload(self, build: Build) -> Outcome:
+        """Reload the app server onto the new release; switch back if it is unhealthy."""
+        fields = build.fields()
+        if build.deploy.options.get("skip_reload"):
+            build.steps.call(
+                "reload", lambda: "skipped (first deploy: start the app server on current/)"
+            )
+            self.prune(build)
             return Outcome("succeeded", "deployed without reload", fields)
-
-        result = self._reload(steps, sha)
+        result = self._reload(build.steps, build.commit)
         if result.ok:
-            self._prune(steps, keep={release.name, previous})
+            self.prune(build)
             return Outcome("succeeded", "", fields)
+        return self._switch_back(build, result)
 
+    def prune(self, build: Build) -> None:
+        """Remove releases beyond keep_releases, never the new or the previous one."""
+        log.info("deploy #%s: prune", build.deploy.id)
+        self._prune(build.steps, keep={build.directory.name, build.previous})
+
+    def _switch_back(self, build: Build, result: ReloadResult) -> Outcome:
+        fields, steps, previous = build.fields(), build.steps, build.previous
         if previous is None or not (self.releases / previous).is_dir():
             return Outcome(
                 "failed", "new release is unhealthy and there is no previous release", fields
             )
-        prev_sha = _revision(self.releases / previous)
+        log.info("deploy #%s: unhealthy, switching back to %s", build.deploy.id, previous)
+        prev_sha = _revision(self.releases / previous) or ""
         steps.call("rollback: switch current back", lambda: self._switch(self.releases / previous))
         if result.old_retired:
-            back = self._reload(steps, prev_sha or "", label="rollback: reload")
+            back = self._reload(steps, prev_sha, label="rollback: reload")
             note = "previous release reloaded" if back.ok else "previous release ALSO unhealthy"
         else:
-            back = self._check_health(steps, prev_sha or "", label="rollback: health")
+            self._check_health(steps, prev_sha, label="rollback: health")
             note = "old server never stopped serving the previous release"
-        self._remove_release(steps, release)
+        self._remove_release(steps, build.directory)
         return Outcome("rolled_back", f"new release failed its reload/health check; {note}", fields)
 
+    def _run_commands(self, build: Build, stage: str) -> None:
+        cfg = self.config
+        release = build.directory
+        env = self._env(release, build.commit)
+        commands: tuple[tuple[str, ...], ...] = getattr(cfg, stage)
+        for i, argv in enumerate(commands, 1):
+            label = stage if len(commands) == 1 else f"{stage} {i}/{len(commands)}"
+            result = build.steps.run(label, argv, cwd=release, env=env, timeout=cfg.timeout(stage))
+            if not result.ok:
+                how = "timed out" if result.exit_code is None else f"exited {result.exit_code}"
+                raise StageFailed(f"{stage} command {' '.join(argv)!r} {how}; live app untouched")
+
+    def _new_release_dir(self, sha: str) -> Path:
+        name = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + f"-{sha[:7]}"
+        release = self.releases / name
+        suffix = 2
+        while release.exists():
+            release = self.releases / f"{name}-{suffix}"
+            suffix += 1
+        return release
+
+    # -- operator actions -------------------------------------------------------------------
     def rollback(self, deploy: Deploy, steps: StepLogger) -> Outcome:
         """Switch to the previous (or named) release with the same reload and health check."""
         names = self.release_names()
@@ -363,27 +488,18 @@ class ReleasePipeline:
         health = self._health()
         if cfg.reload_method == "gunicorn-usr2":
             assert cfg.reload_pidfile is not None and health is not None
-            holder: list[ReloadResult] = []
-
-            def usr2() -> str:
-                res = gunicorn_usr2(
-                    cfg.reload_pidfile,  # type: ignore[arg-type]
-                    health,
-                    sha,
-                    cfg.timeout("reload"),
-                    cfg.timeout("health"),
+            pidfile = cfg.reload_pidfile
+            step = steps.begin(f"{label} (gunicorn USR2) + health", ["kill", "-USR2", str(pidfile)])
+            try:
+                result = gunicorn_usr2(
+                    pidfile, health, sha, cfg.timeout("reload"), cfg.timeout("health")
                 )
-                holder.append(res)
-                if not res.ok:
-                    raise StepFailed(res.log)
-                return res.log
-
-            steps.call(
-                f"{label} (gunicorn USR2) + health",
-                usr2,
-                ["kill", "-USR2", str(cfg.reload_pidfile)],
-            )
-            return holder[0] if holder else ReloadResult(False, "", True)
+            except OSError as exc:
+                # Unknown whether the old master is still there: treat it as gone.
+                steps.end(step, False, f"{type(exc).__name__}: {exc}")
+                return ReloadResult(False, "", old_retired=True)
+            steps.end(step, result.ok, result.log)
+            return result
         if cfg.reload_method == "command":
             res = steps.run(label, cfg.reload_command, timeout=cfg.timeout("reload"))
             if not res.ok:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .procs import pid_alive
+from .results import ReloadResult
 
 
 def read_pid(path: Path) -> int | None:
@@ -97,23 +98,14 @@ def _summary(url: str, expected: str, attempts: int, seen: list[str], ok: bool) 
     )
 
 
-@dataclass
-class ReloadResult:
-    """``old_retired`` tells a rollback whether the old server is still there to fall back on."""
-
-    ok: bool
-    log: str
-    old_retired: bool
-
-
 def gunicorn_usr2(
     pidfile: Path, health: Health, expected: str, reload_timeout: float, health_timeout: float
 ) -> ReloadResult:
     """Blue/green inside gunicorn: USR2 starts a new master on the same socket, in the new
     release; the old master is stopped (TERM, graceful) only once the new one serves the new
-    commit. Unlike HUP, USR2 re-execs, so ``--chdir`` through the ``current`` symlink and the
-    interpreter are resolved again (gunicorn issue 394) and a broken release never replaces
-    working workers.
+    commit. Unlike HUP, which keeps the master's working directory and interpreter, USR2
+    re-execs, so ``--chdir`` through the ``current`` symlink and the interpreter are resolved
+    again, and a broken release never replaces working workers.
     """
     lines: list[str] = []
 

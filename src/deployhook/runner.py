@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -11,9 +12,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .redact import Redactor
+from .results import Outcome, StepResult
 from .store import Store
+
+log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 1.0  # seconds between live output updates in the database
 
@@ -54,16 +59,6 @@ def kill_active_steps() -> int:
     return len(groups)
 
 
-@dataclass
-class StepResult:
-    """How a step ended; ``exit_code`` is None for a timeout or a Python-side failure."""
-
-    ok: bool
-    exit_code: int | None
-    output: str
-    duration: float
-
-
 class CappedBuffer:
     """Keeps the first and the last part of a long output, which is where errors live."""
 
@@ -96,8 +91,19 @@ class CappedBuffer:
             )
 
 
+@dataclass
+class OpenStep:
+    """A step row that has been created and not yet finished."""
+
+    id: int
+    started: float
+
+
 class StepLogger:
-    """Writes steps of one deploy to the store; used by pipelines for commands and notes."""
+    """The one writer of a running deploy's record: its steps (commands and Python-side
+    actions), the fields learnt on the way, and its outcome. Everything it stores passes
+    through the redactor first.
+    """
 
     def __init__(
         self,
@@ -111,15 +117,44 @@ class StepLogger:
         self.output_cap = output_cap
         self.redactor = redactor or Redactor()
 
-    def _start(self, name: str, command: Sequence[str] | None) -> int:
+    # -- the deploy row --------------------------------------------------------------------
+    def update(self, **fields: Any) -> None:
+        """Record fields discovered while running (resolved sha, release names)."""
+        self.store.update_deploy(self.deploy_id, **fields)
+
+    def finish(self, outcome: Outcome) -> None:
+        """Record the outcome and release the app lock."""
+        reason = self.redactor.text(outcome.reason)
+        self.store.finish(self.deploy_id, outcome.status, reason, **outcome.fields)
+
+    # -- step rows -------------------------------------------------------------------------
+    def begin(self, name: str, command: Sequence[str] | None = None) -> OpenStep:
+        """Create the step row now, so the dashboard shows it while it runs."""
         # git fetch's argument list holds the repository URL, credentials and all.
         shown = [self.redactor.text(arg) for arg in command] if command is not None else None
-        return self.store.start_step(self.deploy_id, name, shown)
+        return OpenStep(self.store.start_step(self.deploy_id, name, shown), time.monotonic())
 
-    def _end(self, step_id: int, exit_code: int | None, duration: float, text: str) -> str:
+    def end(self, step: OpenStep, ok: bool, text: str) -> StepResult:
+        """Finish a Python-side step: exit code 0 or 1 and its report."""
+        return self._end(step, 0 if ok else 1, text)
+
+    def _end(self, step: OpenStep, exit_code: int | None, text: str) -> StepResult:
+        duration = time.monotonic() - step.started
         text = self.redactor.text(text)
-        self.store.end_step(step_id, exit_code, duration, text)
-        return text
+        self.store.end_step(step.id, exit_code, duration, text)
+        return StepResult(exit_code == 0, exit_code, text, duration)
+
+    def call(
+        self, name: str, func: Callable[[], str], command: list[str] | None = None
+    ) -> StepResult:
+        """Log a Python-side step (symlink switch, health check) like a command."""
+        step = self.begin(name, command)
+        try:
+            return self.end(step, True, func())
+        except StepFailed as exc:
+            return self.end(step, False, str(exc))
+        except OSError as exc:
+            return self.end(step, False, f"{type(exc).__name__}: {exc}")
 
     def run(
         self,
@@ -135,9 +170,7 @@ class StepLogger:
         The environment is :func:`step_environment` plus ``env``; output is masked by the
         redactor before it is stored, even while the step is still running.
         """
-        step_id = self._start(name, argv)
-        buf = CappedBuffer(self.output_cap)
-        start = time.monotonic()
+        step = self.begin(name, argv)
         try:
             proc = subprocess.Popen(  # noqa: S603 - argv comes from the config, never the payload
                 list(argv),
@@ -149,16 +182,38 @@ class StepLogger:
                 start_new_session=True,
             )
         except OSError as exc:
-            duration = time.monotonic() - start
-            text = self._end(step_id, None, duration, f"could not start {argv[0]!r}: {exc}")
-            return StepResult(False, None, text, duration)
-
-        assert proc.stdout is not None
-        stdout = proc.stdout
+            return self._end(step, None, f"could not start {argv[0]!r}: {exc}")
         with _ACTIVE_LOCK:
             _ACTIVE.add(proc.pid)
+        try:
+            self._record_group(step, proc.pid)
+            text, finished = self._follow(step, proc, timeout)
+        finally:
+            if proc.poll() is None:  # we are leaving on an error: take the step with us
+                _kill_group(proc)
+            with _ACTIVE_LOCK:
+                _ACTIVE.discard(proc.pid)
+        if not finished:
+            text += f"\n[deployhook: timed out after {timeout:g}s, process group killed]"
+            return self._end(step, None, text)
+        return self._end(step, proc.returncode, text)
+
+    def _record_group(self, step: OpenStep, pgid: int) -> None:
         # Recorded so that a restarted deployhook can end this group if we die mid-step.
-        self.store.step_process(step_id, proc.pid)
+        # Failing to record it weakens only that, so the step goes on.
+        try:
+            self.store.step_process(step.id, pgid)
+        except Exception:
+            log.warning("could not record process group %s of step %s", pgid, step.id)
+
+    def _follow(
+        self, step: OpenStep, proc: subprocess.Popen[bytes], timeout: float
+    ) -> tuple[str, bool]:
+        """Collect masked output until the process exits or its time is up (then kill its
+        group); store the output so far every FLUSH_EVERY seconds. Returns (output, exited)."""
+        assert proc.stdout is not None
+        stdout = proc.stdout
+        buf = CappedBuffer(self.output_cap)
         masked = self.redactor.stream(buf.write)
 
         def pump() -> None:
@@ -167,9 +222,9 @@ class StepLogger:
 
         reader = threading.Thread(target=pump, daemon=True)
         reader.start()
-        deadline = start + timeout
-        timed_out = False
-        last_flush = start
+        deadline = step.started + timeout
+        last_flush = step.started
+        exited = True
         while True:
             try:
                 proc.wait(timeout=0.2)
@@ -177,42 +232,15 @@ class StepLogger:
             except subprocess.TimeoutExpired:
                 now = time.monotonic()
                 if now >= deadline:
-                    timed_out = True
+                    exited = False
                     _kill_group(proc)
                     break
                 if now - last_flush >= FLUSH_EVERY:
                     last_flush = now
-                    self.store.step_output(step_id, buf.text())
-        with _ACTIVE_LOCK:
-            _ACTIVE.discard(proc.pid)
+                    self.store.step_output(step.id, buf.text())
         reader.join(timeout=5)
         masked.close()
-        duration = time.monotonic() - start
-        text = buf.text()
-        if timed_out:
-            text += f"\n[deployhook: timed out after {timeout:g}s, process group killed]"
-            exit_code = None
-        else:
-            exit_code = proc.returncode
-        text = self._end(step_id, exit_code, duration, text)
-        return StepResult(exit_code == 0, exit_code, text, duration)
-
-    def call(
-        self, name: str, func: Callable[[], str], command: list[str] | None = None
-    ) -> StepResult:
-        """Log a Python-side step (symlink switch, health check) like a command."""
-        step_id = self._start(name, command)
-        start = time.monotonic()
-        try:
-            text = func()
-            ok, code = True, 0
-        except StepFailed as exc:
-            text, ok, code = str(exc), False, 1
-        except OSError as exc:
-            text, ok, code = f"{type(exc).__name__}: {exc}", False, 1
-        duration = time.monotonic() - start
-        text = self._end(step_id, code, duration, text)
-        return StepResult(ok, code, text, duration)
+        return buf.text(), exited
 
 
 class StepFailed(Exception):

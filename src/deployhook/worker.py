@@ -11,24 +11,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from .config import Config
 from .redact import Redactor, url_secrets
+from .results import Outcome
 from .runner import StepLogger
 from .store import Deploy, Store
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Outcome:
-    """Final status of a deploy plus fields learnt on the way (sha, release names)."""
-
-    status: str
-    reason: str = ""
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 def redactor_for(config: Config) -> Redactor:
@@ -44,7 +35,7 @@ def redactor_for(config: Config) -> Redactor:
 
 
 class Pipeline(Protocol):
-    """What the worker runs for a claimed deploy. Part 2's ReleasePipeline implements it."""
+    """What the worker runs for a claimed deploy; ReleasePipeline is the real one."""
 
     def run(self, deploy: Deploy, steps: StepLogger) -> Outcome:
         """Do the deploy, logging every step; never leave the app half-switched."""
@@ -91,19 +82,18 @@ class Worker:
 
         beater = threading.Thread(target=beat, name="deployhook-heartbeat", daemon=True)
         beater.start()
-        redactor = redactor_for(self.config)
+        steps = StepLogger(
+            self.store, deploy.id, self.config.output_cap_bytes, redactor_for(self.config)
+        )
         try:
-            outcome = self.pipeline.run(
-                deploy, StepLogger(self.store, deploy.id, self.config.output_cap_bytes, redactor)
-            )
+            outcome = self.pipeline.run(deploy, steps)
         except Exception as exc:
             log.exception("deploy #%s crashed", deploy.id)
             outcome = Outcome("failed", f"internal error: {type(exc).__name__}: {exc}")
         finally:
             beat_stop.set()
             beater.join(timeout=1)
-        reason = redactor.text(outcome.reason)
-        self.store.finish(deploy.id, outcome.status, reason, **outcome.fields)
+        steps.finish(outcome)
         return self.store.get(deploy.id)
 
     def loop(self) -> None:

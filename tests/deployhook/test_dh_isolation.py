@@ -25,6 +25,7 @@ from dh_helpers import base_config, free_port, kill_group, push_payload, sign256
 from deployhook.config import config_from_dict
 from deployhook.pipeline import ReleasePipeline
 from deployhook.redact import Redactor, url_secrets
+from deployhook.runner import StepLogger
 from deployhook.store import AppLock, Store
 from deployhook.worker import Worker
 
@@ -439,3 +440,20 @@ def test_git_url_credentials_never_reach_the_record(tmp_path: Path) -> None:
         store.close()
     stored = b"".join(p.read_bytes() for p in (tmp_path / "srv").glob("deployhook.sqlite3*"))
     assert token.encode() not in stored
+
+
+def test_a_step_does_not_outlive_a_failing_logger(tmp_path: Path) -> None:
+    class FlakyStore(Store):
+        def step_output(self, step_id: int, output: str) -> None:
+            raise OSError("database went away")
+
+    store = FlakyStore(f"sqlite:///{tmp_path / 'dh.sqlite3'}", "app")
+    pidfile = tmp_path / "pid"
+    script = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    try:
+        deploy = store.enqueue(commit_sha="c" * 40, ref="refs/heads/main")
+        with pytest.raises(OSError, match="went away"):
+            StepLogger(store, deploy.id).run("sleeper", [sys.executable, "-c", script])
+        assert not _alive(int(pidfile.read_text()))
+    finally:
+        store.close()
