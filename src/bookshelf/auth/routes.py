@@ -54,7 +54,7 @@ def throttled(form: LoginForm, wait: int) -> Response:
     minutes = -(-wait // 60)
     flash(
         _(
-            "Too many failed sign-ins for this username. Try again in %(num)d minutes, "
+            "Too many failed sign-ins for this username. Try again in %(num)d min. "
             "or reset the password.",
             num=minutes,
         ),
