@@ -22,9 +22,9 @@ SOURCES = tuple(
 def test_account_strings_are_all_translated(tmp_path: Path) -> None:
     pot = tmp_path / "accounts.pot"
     pybabel = Path(sys.executable).parent / "pybabel"
+    keywords = ["-k", "_l", "-k", "lazy_gettext"]
     subprocess.run(
-        [pybabel, "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-o", pot]
-        + ["src/bookshelf"],
+        [pybabel, "extract", "-F", "babel.cfg", *keywords, "-o", str(pot), "src/bookshelf"],
         cwd=ROOT,
         check=True,
         capture_output=True,
