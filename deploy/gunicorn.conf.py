@@ -67,8 +67,23 @@ def on_starting(server: Any) -> None:
         server.START_CTX["args"] = [venv_python, "-m", "gunicorn", *sys.argv[1:]]
 
 
+def warn_about_unshared_limits(server: Any) -> None:
+    """Rate limits kept in memory:// are per worker: N workers allow N times the limit."""
+    storage = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    app = str(getattr(server.app, "app_uri", None) or server.cfg.wsgi_app or "")
+    if server.cfg.workers > 1 and storage.startswith("memory://") and "bookshelf" in app:
+        server.log.warning(
+            "RATELIMIT_STORAGE_URI is memory:// with %d workers: each worker counts sign-in "
+            "attempts on its own, so the login limit is %d times looser. Set "
+            "RATELIMIT_STORAGE_URI=redis://... (README: Accounts, sessions and cookies).",
+            server.cfg.workers,
+            server.cfg.workers,
+        )
+
+
 def when_ready(server: Any) -> None:
     """After a USR2 re-exec, tell systemd (NotifyAccess=all) that this master is the service."""
+    warn_about_unshared_limits(server)
     if server.master_pid:
         from gunicorn import systemd
 

@@ -111,6 +111,8 @@ def account_settings() -> dict[str, Any]:
         "ACCOUNT_LOGIN_FAILURES": int(os.environ.get("ACCOUNT_LOGIN_FAILURES", "10")),
         "ACCOUNT_LOGIN_WINDOW_MINUTES": int(os.environ.get("ACCOUNT_LOGIN_WINDOW_MINUTES", "15")),
         "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "5 per hour"),
+        # Keeps several apps (or test runs) apart in one shared Redis.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "bookshelf"),
         # smtp://[user:password@]host[:port], smtps://... or smtp://...?starttls=1; unset: log.
         "MAIL_URL": os.environ.get("MAIL_URL", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Bookshelf <bookshelf@localhost>"),

@@ -6,7 +6,7 @@ import datetime as dt
 from functools import lru_cache
 
 from babel import dates as babel_dates
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
@@ -47,6 +47,11 @@ def set_language() -> Response:
     language = request.form.get("language")
     if language in LANGUAGES:
         response.set_cookie(
-            LANGUAGE_COOKIE, language, max_age=ONE_YEAR, httponly=True, samesite="Lax"
+            LANGUAGE_COOKIE,
+            language,
+            max_age=ONE_YEAR,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],  # like every cookie we set
         )
     return response

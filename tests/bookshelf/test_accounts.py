@@ -223,7 +223,8 @@ def test_users_list_and_profiles(app: Flask, client: FlaskClient) -> None:
     assert f'<a href="/users/{anna}">anna</a>' in html and ">boris</a>" in html
     assert "<td>3</td>" in html and "<td>0</td>" in html
     profile = client.get(f"/users/{anna}").get_data(as_text=True)
-    assert "Hello, anna!" in profile and "3 books added" in profile and "Book 003" in profile
+    assert "<h1>anna</h1>" in profile and "3 books added" in profile and "Book 003" in profile
+    assert "Hello, anna!" not in profile  # a visitor is not anna
     assert "<title>anna · Bookshelf</title>" in profile
     assert client.get("/users/99999").status_code == 404
 

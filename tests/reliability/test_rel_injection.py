@@ -227,8 +227,8 @@ def test_token_names_are_escaped(
     created = client.post(
         f"/users/{owner}/tokens", data={"name": probe, "csrf_token": csrf_token(client)}
     )
-    assert created.status_code == 201
-    assert_escaped(created.get_data(as_text=True), probe)
+    assert created.status_code == 303
+    assert_escaped(client.get(created.headers["Location"]).get_data(as_text=True), probe)
     assert_escaped(client.get(f"/users/{owner}").get_data(as_text=True), probe)
 
 

@@ -222,10 +222,12 @@ def user(user_id: int) -> dict[str, Any]:
     if found is None:
         abort(404, description=f"There is no user with id {user_id}.")
     count = db.session.scalar(select(func.count()).where(Book.added_by_id == found.id))
-    return {
+    body = {
         "id": found.id,
         "username": found.username,
-        "is_admin": found.is_admin,
         "created_at": found.created_at,
         "books_count": count,
     }
+    if current_user.is_admin:  # who holds admin rights is no one else's business
+        body["is_admin"] = found.is_admin
+    return body

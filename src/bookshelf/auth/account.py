@@ -37,7 +37,7 @@ def end_device_session(session_id: int) -> Response:
 @login_required
 def end_other_devices() -> Response:
     count = end_other_sessions(current_user)
-    flash(_("Signed out everywhere else (%(num)d sessions).", num=count), "success")
+    flash(_("Signed out everywhere else. Sessions ended: %(num)d.", num=count), "success")
     return to_profile()
 
 

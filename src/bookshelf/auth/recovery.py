@@ -15,19 +15,13 @@ from bookshelf.auth.mail import send_mail
 from bookshelf.auth.sessions import end_other_sessions
 from bookshelf.extensions import db, limiter
 from bookshelf.models import User
+from bookshelf.no_store import no_store
 
 RESET_IN_SESSION = "reset_token"
 
 
 def reset_rate_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
-
-
-def no_store(body: str, status: int = 200) -> Response:
-    """Pages that show or carry a secret stay out of every cache, the browser's too."""
-    response = current_app.make_response((body, status))
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def invalid_link() -> Response:

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from bookshelf.auth import bp
 from bookshelf.auth.forms import LoginForm
 from bookshelf.auth.sessions import end_session
+from bookshelf.auth.throttle import clear_failures, record_failure, seconds_blocked
 from bookshelf.extensions import limiter
 from bookshelf.safe_redirect import local_target
 from bookshelf.users.accounts import find_user, start_session
@@ -30,17 +31,38 @@ def login() -> str | Response | tuple[str, int]:
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("auth/login.html", form=form), status
-    user = find_user(form.username.data or "")
+    username = form.username.data or ""
+    wait = seconds_blocked(username)
+    if wait:
+        return throttled(form, wait)
+    user = find_user(username)
     password = form.password.data or ""
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
     if user is None or not user.check_password(password):
+        record_failure(username)
         # One message for both cases: it must not tell which usernames exist.
         flash(_("Unknown username or wrong password."), "error")
         return render_template("auth/login.html", form=form), 401
+    clear_failures(username)
     start_session(user, remember=form.remember.data)
     flash(_("Welcome back, %(name)s!", name=user.username), "success")
     return redirect(local_target(form.next.data) or url_for("main.home"))
+
+
+def throttled(form: LoginForm, wait: int) -> Response:
+    minutes = -(-wait // 60)
+    flash(
+        _(
+            "Too many failed sign-ins for this username. Try again in %(num)d min. "
+            "or reset the password.",
+            num=minutes,
+        ),
+        "error",
+    )
+    response = current_app.make_response((render_template("auth/login.html", form=form), 429))
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 @bp.post("/logout")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -10,13 +10,15 @@ from werkzeug.wrappers import Response
 from bookshelf.auth.sessions import user_sessions
 from bookshelf.extensions import db
 from bookshelf.ids import parse_id
-from bookshelf.models import USERNAME_MAX, Book, User
+from bookshelf.models import USERNAME_MAX, ApiToken, Book, User
+from bookshelf.no_store import no_store
 from bookshelf.users import bp
 from bookshelf.users.accounts import create_user, find_lookalike, find_user, start_session
 from bookshelf.users.forms import SignupForm, TokenForm
 from bookshelf.users.tokens import active_tokens, issue_token, revoke_token
 
 USERS_PER_PAGE = 50
+NEW_TOKEN = "new_api_token"  # noqa: S105  (a session key, not a secret)
 PROFILE_BOOKS = 50
 
 
@@ -62,12 +64,12 @@ def get_own_account(user_id: int) -> User:
 
 
 @bp.get("/<id:user_id>")
-def show(user_id: int) -> str:
+def show(user_id: int) -> str | Response:
     user = get_user(user_id)
     own = current_user.is_authenticated and current_user.id == user.id
     newest_first = select(Book).where(Book.added_by_id == user.id).order_by(Book.id.desc())
     books = db.session.scalars(newest_first.limit(PROFILE_BOOKS)).all()
-    return render_template(
+    page = render_template(
         "users/show.html",
         user=user,
         books=books,
@@ -76,6 +78,10 @@ def show(user_id: int) -> str:
         devices=user_sessions(user) if own else None,
         token_form=TokenForm() if own else None,
     )
+    if not own:
+        return page
+    # The owner's view lists devices, addresses and tokens: no cache may keep it.
+    return no_store(page)
 
 
 @bp.post("/<id:user_id>/tokens")
@@ -87,8 +93,25 @@ def create_token(user_id: int) -> tuple[str, int] | Response:
         flash(_("Give the token a name (up to 60 characters)."), "error")
         return redirect(url_for("users.show", user_id=user.id), code=303)
     record, token = issue_token(user, form.name.data or "")
-    # Rendered, not redirected: the token must not travel through the session cookie.
-    return render_template("users/token_created.html", user=user, record=record, token=token), 201
+    # Post-redirect-get: a reload of the next page must not create a second token. The token
+    # rides in the (signed, HttpOnly) session for one redirect and is removed when shown.
+    session[NEW_TOKEN] = {"id": record.id, "token": token}
+    return redirect(url_for("users.new_token", user_id=user.id), code=303)
+
+
+@bp.get("/<id:user_id>/tokens/new")
+@login_required
+def new_token(user_id: int) -> Response:
+    user = get_own_account(user_id)
+    pending = session.pop(NEW_TOKEN, None)
+    record = db.session.get(ApiToken, pending["id"]) if pending else None
+    if record is None or record.user_id != user.id:
+        flash(_("A new token is shown only once. Revoke it if you did not copy it."), "warning")
+        return redirect(url_for("users.show", user_id=user.id), code=303)
+    page = render_template(
+        "users/token_created.html", user=user, record=record, token=pending["token"]
+    )
+    return no_store(page)
 
 
 @bp.delete("/<id:user_id>/tokens/<id:token_id>")

@@ -1,0 +1,113 @@
+"""Sign-in limits across processes: a real 3-worker gunicorn sharing its counts in Redis."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+
+from support import free_port, require
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_available() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping())
+    except Exception:
+        return False
+
+
+def start_gunicorn(tmp_path: Path, workers: int, storage: str) -> tuple[subprocess.Popen, str]:
+    env = {
+        **os.environ,
+        "BOOKSHELF_ENV": "development",
+        "BOOKSHELF_INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'limits.sqlite3'}",
+        "FLASK_APP": "bookshelf",
+        "RATELIMIT_STORAGE_URI": storage,
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+        "GUNICORN_WORKERS": str(workers),
+        "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
+        "GUNICORN_ACCESSLOG": "",
+    }
+    subprocess.run([BIN / "flask", "db", "upgrade"], env=env, check=True, capture_output=True)
+    process = subprocess.Popen(
+        [BIN / "gunicorn", "-c", ROOT / "deploy" / "gunicorn.conf.py", "bookshelf:create_app()"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "gunicorn.log").open("wb"),
+    )
+    base = "http://" + env["GUNICORN_BIND"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/login", timeout=2).close()  # noqa: S310
+            return process, base
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()[-2000:])
+
+
+@pytest.fixture
+def stop() -> Iterator[list[subprocess.Popen]]:
+    started: list[subprocess.Popen] = []
+    yield started
+    for process in started:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def wrong_password(base: str, username: str) -> int:
+    """One sign-in attempt from a fresh browser (new connection, new cookies)."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    page = opener.open(base + "/login", timeout=5).read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    data = urllib.parse.urlencode(
+        {"username": username, "password": "wrong password", "csrf_token": token}
+    ).encode()
+    try:
+        return opener.open(base + "/login", data=data, timeout=5).status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_three_workers_with_redis_refuse_the_11th_wrong_password(
+    tmp_path: Path, stop: list[subprocess.Popen]
+) -> None:
+    require(redis_available(), f"Redis at {REDIS_URL}")
+    process, base = start_gunicorn(tmp_path, 3, REDIS_URL)
+    stop.append(process)
+    # A different name each time: the per-account throttle stays out of it, only the
+    # per-address limit, shared by the three workers through Redis, can refuse.
+    statuses = [wrong_password(base, f"guess{n}") for n in range(11)]
+    assert statuses == [401] * 10 + [429]
+    log = (tmp_path / "gunicorn.log").read_text()
+    assert "memory://" not in log
+    assert len(set(re.findall(r"Booting worker with pid: (\d+)", log))) == 3
+
+
+def test_memory_storage_with_several_workers_warns_at_start(
+    tmp_path: Path, stop: list[subprocess.Popen]
+) -> None:
+    process, _base = start_gunicorn(tmp_path, 2, "memory://")
+    stop.append(process)
+    log = (tmp_path / "gunicorn.log").read_text()
+    assert "RATELIMIT_STORAGE_URI is memory:// with 2 workers" in log
