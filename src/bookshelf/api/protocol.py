@@ -48,11 +48,14 @@ def require_json_acceptable() -> None:
 
 def add_cors_headers(response: Response) -> Response:
     """Only for origins named in API_CORS_ORIGINS; with none configured, nothing changes."""
+    allowed = current_app.config.get("API_CORS_ORIGINS", ())
+    if not allowed:
+        return response
+    response.vary.add("Origin")  # caches must not hand one origin's answer to another
     origin = request.headers.get("Origin")
-    if not origin or origin not in current_app.config.get("API_CORS_ORIGINS", ()):
+    if origin not in allowed:
         return response
     response.headers["Access-Control-Allow-Origin"] = origin
-    response.vary.add("Origin")
     response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         response.headers["Access-Control-Allow-Methods"] = response.headers.get(
