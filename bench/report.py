@@ -25,6 +25,10 @@ PAGES = {
     "search_common": "`/search` common term",
     "search_rare": "`/search` rare term",
     "search_mid": "`/search` two mid-frequency words",
+    "search_wordform": "`/search` Russian word form (войны)",
+    "search_translit": "`/search` Latin spelling of a Cyrillic word (voina)",
+    "search_cyrillic_author": "`/search` Cyrillic spelling of a Latin author (Толстой)",
+    "search_typo": "`/search` typo, no match, suggestion (rivr nigth)",
     "api_books": "`/api/v1/books`",
     "healthz": "`/healthz`",
     "baseline_hello": "baseline (a): bare WSGI Hello, World",
@@ -39,14 +43,21 @@ FLAT_PAGES = [
     "search_common",
     "search_rare",
 ]
-SEARCH_PAGES = ["search_common", "search_rare"]
+SEARCH_PAGES = [
+    "search_common",
+    "search_rare",
+    "search_mid",
+    "search_wordform",
+    "search_translit",
+    "search_cyrillic_author",
+    "search_typo",
+]
 SQLITE_PAGES = [
     "books_first",
     "books_last",
     "books_deep",
     "book_show",
-    "search_common",
-    "search_rare",
+    *SEARCH_PAGES,
 ]
 
 

@@ -24,6 +24,7 @@ extra match, never a missed one.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
@@ -79,8 +80,15 @@ def keys_for(title: str | None, author: str | None) -> str | None:
 
     Identical ones are left out: the stemmed title and author already hold those words.
     """
+    return keys_of(words(f"{title or ''} {author or ''}"))
+
+
+def keys_of(lower_words: Iterable[str]) -> str | None:
+    """keys_for() of words already split and lower-cased."""
     seen: dict[str, None] = {}
-    for word in words(f"{title or ''} {author or ''}"):
+    for word in lower_words:
+        if word.isdigit():
+            continue  # no letters, no key (and no cache entry per number)
         key = translit_key(word)
         if key and key != word:
             seen[key] = None
