@@ -201,7 +201,9 @@ def login_limit_across(direct: list[str], limit: int, used: int) -> dict[str, An
         token = csrf_of(session.get(base + "/login", timeout=5))
         response = session.post(
             base + "/login",
-            data={"username": "nobody", "password": "wrong", "csrf_token": token},
+            # A new name each time: this measures the per-address limit, not the separate
+            # per-account throttle on repeated failures for one name.
+            data={"username": f"nobody{attempt}", "password": "wrong", "csrf_token": token},
             timeout=5,
         )
         if response.status_code == 429:
