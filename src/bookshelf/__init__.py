@@ -47,7 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if production:
         check_production_secret(app.config["SECRET_KEY"])
     # Production refuses data inside a release or virtualenv before anything is written.
-    prepare_data_paths(app.instance_path, app.config["SQLALCHEMY_DATABASE_URI"], False)  # DEMO
+    prepare_data_paths(app.instance_path, app.config["SQLALCHEMY_DATABASE_URI"], production)
     app.config.setdefault("BOOKSHELF_VERSION", package_version())
 
     register_extensions(app)

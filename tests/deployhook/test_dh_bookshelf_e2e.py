@@ -276,6 +276,7 @@ def set_up(d: Deployment, wheelhouse: Path) -> None:
     )
     app_env = [
         f"SECRET_KEY={secrets.token_hex(32)}",
+        f"BOOKSHELF_INSTANCE_PATH={d.server_path(SERVER_ROOT + '/shared/instance')}",
     ]
     if d.database_url:
         app_env.append(f"DATABASE_URL={d.database_url}")
@@ -304,7 +305,7 @@ def unit_command(d: Deployment) -> tuple[list[str], dict[str, str], Path]:
             argv = shlex.split(value)
         elif key == "WorkingDirectory":
             cwd = Path(value)
-    assert argv
+    assert argv and env.get("BOOKSHELF_INSTANCE_PATH"), "the unit sets where data lives"
     # Test-only: fewer workers on a shared 2-core box, no access log.
     env.update(GUNICORN_WORKERS="2", GUNICORN_ACCESSLOG="")
     return argv, env, cwd
