@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -14,12 +15,13 @@ import uuid
 from collections.abc import Iterator
 from http.cookiejar import CookieJar
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from support import free_port, require
 
-pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -89,6 +91,7 @@ def wrong_password(base: str, username: str) -> int:
         return error.code
 
 
+@pytest.mark.slow
 def test_three_workers_with_redis_refuse_the_11th_wrong_password(
     tmp_path: Path, stop: list[subprocess.Popen]
 ) -> None:
@@ -104,10 +107,36 @@ def test_three_workers_with_redis_refuse_the_11th_wrong_password(
     assert len(set(re.findall(r"Booting worker with pid: (\d+)", log))) == 3
 
 
+def load_gunicorn_conf() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "gunicorn_conf", ROOT / "deploy" / "gunicorn.conf.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("workers", "storage", "app", "warns"),
+    [
+        (3, "memory://", "bookshelf:create_app()", True),
+        (1, "memory://", "bookshelf:create_app()", False),
+        (3, "redis://127.0.0.1:6379", "bookshelf:create_app()", False),
+        (3, "memory://", "deployhook.app:create_app()", False),
+    ],
+)
 def test_memory_storage_with_several_workers_warns_at_start(
-    tmp_path: Path, stop: list[subprocess.Popen]
+    monkeypatch: pytest.MonkeyPatch, workers: int, storage: str, app: str, warns: bool
 ) -> None:
-    process, _base = start_gunicorn(tmp_path, 2, "memory://")
-    stop.append(process)
-    log = (tmp_path / "gunicorn.log").read_text()
-    assert "RATELIMIT_STORAGE_URI is memory:// with 2 workers" in log
+    """The hook gunicorn calls at start-up (when_ready), called with a stand-in server."""
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", storage)
+    warnings: list[str] = []
+    server = SimpleNamespace(
+        cfg=SimpleNamespace(workers=workers, wsgi_app=None),
+        app=SimpleNamespace(app_uri=app),
+        log=SimpleNamespace(warning=lambda message, *args: warnings.append(message % args)),
+    )
+    load_gunicorn_conf().warn_about_unshared_limits(server)
+    assert bool(warnings) is warns
+    if warns:
+        assert f"memory:// with {workers} workers" in warnings[0]

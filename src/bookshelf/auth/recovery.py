@@ -13,6 +13,7 @@ from bookshelf.auth.forms import EmailForm, ResetForm, ResetRequestForm
 from bookshelf.auth.links import RESET, VERIFY_EMAIL, find_link, issue_link, use_up
 from bookshelf.auth.mail import send_mail
 from bookshelf.auth.sessions import end_other_sessions
+from bookshelf.auth.throttle import clear_failures
 from bookshelf.extensions import db, limiter
 from bookshelf.models import User
 from bookshelf.no_store import no_store
@@ -85,6 +86,7 @@ def reset_password() -> Response:
     session.pop(RESET_IN_SESSION, None)
     user.session_id = None
     end_other_sessions(user)  # with no current session: every session
+    clear_failures(user.username)  # the guesses were against the old password
     flash(_("Your password was changed. Sign in with the new one."), "success")
     return redirect(url_for("auth.login"), code=303)
 
