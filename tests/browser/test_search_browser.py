@@ -13,8 +13,8 @@ from playwright.sync_api import Page, expect
 from bookshelf.search.sqlite import register_functions_on
 from bookshelf.search.text import keys_for
 
+# Added to the two classics of `flask seed-classics` (one is Anna Karenina, by Leo Tolstoy).
 BOOKS = [
-    ("Anna Karenina", "Leo Tolstoy", "Happy families are all alike."),
     ("War and Peace", "Leo Tolstoy", None),
     ("Война и мир", "Лев Толстой", "Эпопея о войне 1812 года."),
     ("<b>Bold</b> claims", "Mallory", None),
