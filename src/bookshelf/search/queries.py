@@ -91,12 +91,14 @@ def postgres_recent(author: str | None) -> str:
 def postgres_indexed(author: str | None) -> str:
     # `id + 0`: sort after the GIN bitmap scan; walking the primary key instead (what the
     # planner may pick, as it cannot estimate prefix matches) would read the whole table.
+    # Ranked after the LIMIT: only the candidates kept are ranked.
     return f"""
         WITH q AS (SELECT to_tsquery('russian', :query) AS q)
-        SELECT b.id, b.author, b.title, ts_rank_cd(b.search_vector, q.q) AS rank
-        FROM books AS b, q
-        WHERE b.search_vector @@ q.q {_filtered(author, "b")}
-        ORDER BY b.id + 0 DESC LIMIT :cap"""  # noqa: S608
+        SELECT c.id, c.author, c.title, ts_rank_cd(c.search_vector, q.q) AS rank
+        FROM (SELECT b.id, b.author, b.title, b.search_vector FROM books AS b, q
+              WHERE b.search_vector @@ q.q {_filtered(author, "b")}
+              ORDER BY b.id + 0 DESC LIMIT :cap) AS c, q
+        ORDER BY c.id DESC"""  # noqa: S608
 
 
 def sqlite_search(author: str | None) -> str:

@@ -20,10 +20,14 @@ def _words_json(text: str | None) -> str:
     return json.dumps(suggestion_words(text or ""), ensure_ascii=False)
 
 
+def register_functions_on(connection: sqlite3.Connection) -> None:
+    connection.create_function("bookshelf_stems", 1, stemmed, deterministic=True)
+    connection.create_function("bookshelf_words", 1, _words_json, deterministic=True)
+
+
 def _register(dbapi_connection: Any, _record: Any) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
-        dbapi_connection.create_function("bookshelf_stems", 1, stemmed, deterministic=True)
-        dbapi_connection.create_function("bookshelf_words", 1, _words_json, deterministic=True)
+        register_functions_on(dbapi_connection)
 
 
 def register_sqlite_functions() -> None:

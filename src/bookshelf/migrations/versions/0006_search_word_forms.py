@@ -32,7 +32,20 @@ branch_labels = None
 depends_on = None
 
 BATCH = 5_000
-FTS_TRIGGERS = ("books_fts_insert", "books_fts_delete", "books_fts_update")
+DROP_FTS_TRIGGERS = [
+    "DROP TRIGGER IF EXISTS books_fts_insert",
+    "DROP TRIGGER IF EXISTS books_fts_delete",
+    "DROP TRIGGER IF EXISTS books_fts_update",
+]
+# DDL from constants only.
+ADD_STEMMED_VECTOR = (
+    "ALTER TABLE books ADD COLUMN search_vector tsvector "
+    f"GENERATED ALWAYS AS ({PG_SEARCH_VECTOR_STEMMED}) STORED"
+)
+ADD_SIMPLE_VECTOR = (
+    "ALTER TABLE books ADD COLUMN search_vector tsvector "
+    f"GENERATED ALWAYS AS ({PG_SEARCH_VECTOR}) STORED"
+)
 
 
 def fill_search_keys() -> None:
@@ -56,19 +69,16 @@ def fill_search_keys() -> None:
         last = rows[-1].id
 
 
-def replace_pg_vector(expression: str) -> None:
+def replace_pg_vector(add_column: str) -> None:
     op.execute("DROP INDEX IF EXISTS ix_books_search_vector")
     op.execute("ALTER TABLE books DROP COLUMN search_vector")
-    op.execute(
-        "ALTER TABLE books ADD COLUMN search_vector tsvector "
-        f"GENERATED ALWAYS AS ({expression}) STORED"
-    )
+    op.execute(add_column)
     op.execute("CREATE INDEX ix_books_search_vector ON books USING gin (search_vector)")
 
 
 def drop_sqlite_fts() -> None:
-    for trigger in FTS_TRIGGERS:
-        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    for statement in DROP_FTS_TRIGGERS:
+        op.execute(statement)
     op.execute("DROP TABLE IF EXISTS books_fts")
 
 
@@ -76,7 +86,7 @@ def upgrade() -> None:
     op.add_column("books", sa.Column("search_keys", sa.Text(), nullable=True))
     fill_search_keys()
     if op.get_bind().dialect.name == "postgresql":
-        replace_pg_vector(PG_SEARCH_VECTOR_STEMMED)
+        replace_pg_vector(ADD_STEMMED_VECTOR)
         for statement in PG_SUGGESTIONS:
             op.execute(statement)
     elif op.get_bind().dialect.name == "sqlite":
@@ -94,7 +104,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for statement in PG_SUGGESTIONS_DROP:
             op.execute(statement)
-        replace_pg_vector(PG_SEARCH_VECTOR)
+        replace_pg_vector(ADD_SIMPLE_VECTOR)
     elif op.get_bind().dialect.name == "sqlite":
         drop_sqlite_fts()
         for statement in SQLITE_SUGGESTIONS_DROP:
