@@ -32,7 +32,7 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 pidfile = os.environ.get("GUNICORN_PIDFILE") or (
     "/run/bookshelf/gunicorn.pid" if os.path.isdir("/run/bookshelf") else None
 )
-# Measured (issue 7, docs/PERFORMANCE.md): on 2 cores, sync with 2n+1 workers serves /books as
+# Measured (docs/PERFORMANCE.md): on 2 cores, sync with 2n+1 workers serves /books as
 # fast as any gunicorn option and steadier than gthread 2x4; granian is ~10% faster but has no
 # USR2 re-exec, which the zero-downtime reload relies on.
 workers = int(os.environ.get("GUNICORN_WORKERS", str(min(multiprocessing.cpu_count() * 2 + 1, 8))))

@@ -37,7 +37,7 @@ def instance_folder() -> str | None:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is None:
-        load_dotenv()  # as the notes do; `flask` loads it too, gunicorn does not
+        load_dotenv()  # `flask` loads .env itself, gunicorn does not
     app = Flask(__name__, instance_path=instance_folder(), instance_relative_config=True)
     app.url_map.converters["id"] = IdConverter
     app.config.from_mapping(build_config(app.instance_path, app.debug))
@@ -99,7 +99,7 @@ def register_extensions(app: Flask) -> None:
 def register_migrations(app: Flask) -> None:
     """Flask-Migrate for the `flask` command and the tests only.
 
-    Alembic and Mako cost every gunicorn worker about 11 MB (issue 7), and a web worker never
+    Alembic and Mako cost every gunicorn worker about 11 MB (measured), and a web worker never
     migrates. Under `flask ...` the app is created inside the click command's context.
     """
     if app.testing or click.get_current_context(silent=True) is not None:

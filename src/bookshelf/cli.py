@@ -165,7 +165,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("init-db")
     @click.option("--yes", is_flag=True, help="Destroy the existing books without asking.")
     def init_db(yes: bool) -> None:
-        """Recreate the schema and seed the two classics from the notes."""
+        """Recreate the schema and seed the two classic novels."""
         # Imported here: Alembic and Mako cost every web worker 11 MB and only the CLI needs them.
         from flask_migrate import downgrade, upgrade
 

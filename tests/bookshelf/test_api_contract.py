@@ -307,7 +307,9 @@ def test_rate_limit_headers_and_429(client: FlaskClient) -> None:
 def test_over_long_urls_of_html_pages_get_an_html_414(client: FlaskClient) -> None:
     response = client.get("/books", query_string={"sort": "x" * 5000})
     assert response.status_code == 414 and response.mimetype == "text/html"
+    assert "Address too long" in response.get_data(as_text=True)
     russian = client.get(
         "/search", query_string={"term": "x" * 5000}, headers={"Accept-Language": "ru"}
     )
     assert "Адрес длиннее 4096 символов." in russian.get_data(as_text=True)
+    assert "Слишком длинный адрес" in russian.get_data(as_text=True)

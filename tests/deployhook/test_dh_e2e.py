@@ -1,4 +1,4 @@
-"""Issue 6 end to end: real git, real gunicorn (the shipped deploy/gunicorn.conf.py), real
+"""Releases end to end: real git, real gunicorn (the shipped deploy/gunicorn.conf.py), real
 `deployhook serve` and CLI, loopback only. Tests share one deployment and run in file order,
 each starting from whatever is live, so each can also run alone."""
 

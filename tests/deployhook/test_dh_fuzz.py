@@ -1,4 +1,4 @@
-"""Issue 9 (deployhook part): bounded Hypothesis fuzz of POST /webhook. Never a 500, never a
+"""Bounded Hypothesis fuzz of POST /webhook. Never a 500, never a
 deploy for anything but an exact push to the configured branch, nothing reaches a process."""
 
 from __future__ import annotations

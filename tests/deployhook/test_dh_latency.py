@@ -1,4 +1,4 @@
-"""Issue 5: a push is answered "within milliseconds, whatever the tests take". Measured on a
+"""A push is answered "within milliseconds, whatever the tests take". Measured on a
 real `deployhook serve` whose worker is busy with a slow test command the whole time."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Done-when of issue 5: `deployhook serve` answers the README's signed ping and push (curl)."""
+"""`deployhook serve` answers the README's signed ping and push (curl)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 9: the authentication and authorisation matrix.
+"""The authentication and authorisation matrix.
 
 Every mutating HTML route and API operation (taken from the app's URL map, so a new route
 without a row here fails the coverage test) is tried anonymously, as another user, with a bad

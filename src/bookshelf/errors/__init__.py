@@ -22,6 +22,7 @@ TITLES = {
     404: _l("Not found"),
     405: _l("Method not allowed"),
     413: _l("Too large"),
+    414: _l("Address too long"),
     422: _l("Cannot process this"),
     429: _l("Too many requests"),
     500: _l("Something went wrong"),

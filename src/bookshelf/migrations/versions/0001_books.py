@@ -1,4 +1,4 @@
-"""books table (as in the notes), sort indexes and full-text search for both databases
+"""books table, sort indexes and full-text search for both databases
 
 Revision ID: 0001_books
 Revises:
