@@ -168,9 +168,14 @@ def test_the_migration_backfills_existing_books_from_date_added(empty_database: 
         book = db.session.scalars(db.select(Book)).one()
         stored = book.updated_at.replace(tzinfo=book.updated_at.tzinfo or dt.UTC)
         assert stored == dt.datetime(2020, 5, 17, tzinfo=dt.UTC)
-        # Full-text search still finds the book: the backfill kept the index whole.
-        found = app.test_client().get("/api/v1/books?q=old").get_json()["items"]
-        assert [item["title"] for item in found] == ["Old"]
+        # Full-text search still finds the book, and still follows changes to it.
+        search = app.test_client()
+        assert [b["title"] for b in search.get("/api/v1/books?q=old").json["items"]] == ["Old"]
+        book.title = "Renamed"
+        db.session.commit()
+        assert book.last_modified > dt.datetime(2020, 5, 17, tzinfo=dt.UTC)
+        assert search.get("/api/v1/books?q=old").json["items"] == []
+        assert len(search.get("/api/v1/books?q=renamed").json["items"]) == 1
         db.session.remove()
         downgrade(revision="0006_search")
         db.session.remove()

@@ -16,6 +16,8 @@ depends_on = None
 # Existing books never recorded a change: the day they were added, at midnight UTC, is the
 # latest moment known.
 SQLITE_BACKFILL = "UPDATE books SET updated_at = date_added || ' 00:00:00.000000'"
+FTS_UPDATE_TRIGGER = "books_fts_update"
+DROP_FTS_UPDATE_TRIGGER = "DROP TRIGGER books_fts_update"
 PG_BACKFILL = "UPDATE books SET updated_at = date_added::timestamp AT TIME ZONE 'UTC'"
 
 
@@ -40,19 +42,17 @@ def backfill_postgres() -> None:
 
 
 def backfill_sqlite() -> None:
-    """Backfill with the update triggers set aside: they would re-index every book's text."""
+    """Backfill with the full-text update trigger set aside: it would re-index every book."""
     bind = op.get_bind()
-    triggers = bind.execute(
-        sa.text(
-            "SELECT name, sql FROM sqlite_master "
-            "WHERE type = 'trigger' AND tbl_name = 'books' AND sql LIKE '%AFTER UPDATE ON%'"
-        )
-    ).all()
-    for trigger in triggers:
-        bind.exec_driver_sql(f'DROP TRIGGER "{trigger.name}"')
+    trigger = bind.execute(
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
+        {"name": FTS_UPDATE_TRIGGER},
+    ).scalar()
+    if trigger is not None:
+        op.execute(DROP_FTS_UPDATE_TRIGGER)
     op.execute(SQLITE_BACKFILL)
-    for trigger in triggers:
-        bind.exec_driver_sql(trigger.sql)  # recreated exactly as stored
+    if trigger is not None:
+        bind.exec_driver_sql(trigger)  # recreated exactly as it was stored
 
 
 def downgrade() -> None:
