@@ -163,6 +163,10 @@ def _search_keys(context: Any) -> str | None:
     return keys_for(params.get("title"), params.get("author"))
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class Book(db.Model):
     __tablename__ = "books"
     __table_args__ = (
@@ -189,6 +193,10 @@ class Book(db.Model):
     # Transliterated spellings of title and author for search; kept current on update by
     # bookshelf.search.indexing.
     search_keys: Mapped[str | None] = mapped_column(Text, default=_search_keys)
+    # Every insert and update through the app; PostgreSQL's default covers COPY.
+    updated_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), default=_utc_now, onupdate=_utc_now
+    )
 
     def update(self, fields: dict[str, object]) -> None:
         """Set validated fields (from the HTML form or the API); an empty review is no review."""
@@ -196,6 +204,14 @@ class Book(db.Model):
             if name in fields:
                 setattr(self, name, fields[name])
         self.review = self.review or None
+
+    @property
+    def last_modified(self) -> dt.datetime:
+        """updated_at in UTC; a row written by plain SQL without one counts from date_added."""
+        if self.updated_at is None:
+            return dt.datetime.combine(self.date_added, dt.time(), dt.UTC)
+        stamp = self.updated_at
+        return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
 
     def __repr__(self) -> str:
         return f"<Book {self.id} {self.title!r}>"

@@ -65,6 +65,7 @@ def test_list_books_with_metadata_and_keyset_links(app: Flask, client: FlaskClie
         "pages_num",
         "review",
         "date_added",
+        "updated_at",
         "added_by",
         "added_by_deleted",
     }

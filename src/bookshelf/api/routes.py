@@ -15,7 +15,7 @@ from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Response
 
 from bookshelf.api import bp
-from bookshelf.api.conditional import book_etag, check_if_match, not_modified
+from bookshelf.api.conditional import check_if_match, not_modified, validator_headers
 from bookshelf.api.pagination import (
     BadCursor,
     decode_cursor,
@@ -54,11 +54,15 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # JSON, an over-long URL or body, the rate limit (when one is configured).
 COMMON_ERRORS = (400, 401, 406, 413, 414, 429)
 BOOK_ID_FROM_BODY = {"book_id": "$response.body#/id"}
-ETAG_HEADER = {
+VALIDATOR_HEADERS = {
     "ETag": {
         "description": "Strong validator of this book's representation.",
         "schema": {"type": "string"},
-    }
+    },
+    "Last-Modified": {
+        "description": "When the book last changed, as an HTTP-date (whole seconds, GMT).",
+        "schema": {"type": "string"},
+    },
 }
 LINK_HEADER = {
     "Link": {
@@ -115,7 +119,7 @@ def require_user() -> User:
 
 
 def book_response(book: Book, status: int = 200) -> tuple[Book, int, dict[str, str]]:
-    return book, status, {"ETag": book_etag(book)}
+    return book, status, validator_headers(book)
 
 
 @bp.route("/books", endpoint="books")
@@ -144,7 +148,7 @@ class Books(MethodView):
     @bp.response(
         201,
         BookSchema,
-        headers={"Location": {"schema": {"type": "string"}}, **ETAG_HEADER},
+        headers={"Location": {"schema": {"type": "string"}}, **VALIDATOR_HEADERS},
     )
     @bp.doc(
         responses={
@@ -169,19 +173,23 @@ class Books(MethodView):
 
 @bp.route("/books/<id:book_id>", endpoint="book")
 class BookResource(MethodView):
-    @bp.response(200, BookSchema, headers=ETAG_HEADER)
+    @bp.response(200, BookSchema, headers=VALIDATOR_HEADERS)
     @bp.alt_response(304, response="NOT_MODIFIED")
     @operation("getBook", 404)
     def get(self, book_id: int) -> Response | tuple[Book, int, dict[str, str]]:
-        """One book. Send its ETag as If-None-Match to get 304 while it is unchanged."""
+        """One book. Send its ETag as If-None-Match (or its Last-Modified as If-Modified-Since)
+        to get 304 while it is unchanged."""
         book = get_book(book_id)
         return not_modified(book) or book_response(book)
 
     @bp.arguments(BookInputSchema)
-    @bp.response(200, BookSchema, headers=ETAG_HEADER)
+    @bp.response(200, BookSchema, headers=VALIDATOR_HEADERS)
     @operation("replaceBook", 403, 404, 412, 415, 422, write=True)
     def put(self, data: dict[str, Any], book_id: int) -> tuple[Book, int, dict[str, str]]:
-        """Replace a book (owner or admin); with If-Match, only the version named (else 412)."""
+        """Replace a book (owner or admin); with If-Match, only the version named (else 412).
+
+        If-Unmodified-Since works likewise with a date (If-Match wins when both are sent).
+        """
         require_user()
         book = get_book(book_id, check_owner=True)
         check_if_match(book)
@@ -190,10 +198,11 @@ class BookResource(MethodView):
         return book_response(book)
 
     @bp.arguments(BookPatchSchema(partial=True))
-    @bp.response(200, BookSchema, headers=ETAG_HEADER)
+    @bp.response(200, BookSchema, headers=VALIDATOR_HEADERS)
     @operation("updateBook", 403, 404, 412, 415, 422, write=True)
     def patch(self, data: dict[str, Any], book_id: int) -> tuple[Book, int, dict[str, str]]:
-        """Change some fields of a book (owner or admin); honours If-Match (412)."""
+        """Change some fields of a book (owner or admin); honours If-Match and If-Unmodified-Since
+        (412)."""
         require_user()
         book = get_book(book_id, check_owner=True)
         check_if_match(book)
@@ -204,7 +213,7 @@ class BookResource(MethodView):
     @bp.response(204)
     @operation("deleteBook", 403, 404, 412, write=True)
     def delete(self, book_id: int) -> tuple[str, int]:
-        """Delete a book (owner or admin); honours If-Match (412)."""
+        """Delete a book (owner or admin); honours If-Match and If-Unmodified-Since (412)."""
         require_user()
         book = get_book(book_id, check_owner=True)
         check_if_match(book)

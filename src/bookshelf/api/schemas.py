@@ -76,6 +76,11 @@ class BookSchema(Schema):
     pages_num = fields.Integer(required=True)
     review = fields.String(required=True, allow_none=True)
     date_added = fields.Date(required=True)
+    updated_at = UtcDateTime(
+        required=True,
+        attribute="last_modified",
+        metadata={"description": "When the book last changed (also the Last-Modified header)."},
+    )
     added_by = fields.Nested(
         UserSummarySchema,
         required=True,
