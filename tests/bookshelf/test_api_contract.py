@@ -290,7 +290,8 @@ def test_cors_for_named_origins(client: FlaskClient, book_id: int) -> None:
     )
     assert preflight.status_code in {200, 204}
     assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
-    assert "if-match" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    allowed = preflight.headers["Access-Control-Allow-Headers"].lower()
+    assert "if-match" in allowed and "if-unmodified-since" in allowed
 
 
 @pytest.mark.parametrize("app_settings", [{"API_RATE_LIMIT": "3 per minute"}])

@@ -16,7 +16,10 @@ from bookshelf.extensions import limiter
 MAX_URL_LENGTH = 4096
 JSON_TYPES = ("application/json", "application/problem+json")
 # What a browser script on an allowed origin may send and read (CORS).
-CORS_REQUEST_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, X-CSRFToken"
+CORS_REQUEST_HEADERS = (
+    "Authorization, Content-Type, If-Match, If-None-Match, If-Modified-Since, "
+    "If-Unmodified-Since, X-CSRFToken"
+)
 CORS_EXPOSED_HEADERS = (
     "ETag, Link, Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, "
     "RateLimit-Reset, RateLimit-Policy"
