@@ -13,6 +13,14 @@ from deployhook.config import Config, config_from_dict
 from deployhook.store import Store
 from deployhook.web import create_app
 from deployhook.worker import Worker
+from support import (
+    POSTGRES_ADMIN_URL,
+    postgres_available,
+    require,
+    sqlalchemy_url,
+    temporary_postgres_database,
+    temporary_sqlite_database,
+)
 
 
 @pytest.fixture
@@ -56,40 +64,14 @@ def client_for(make_config: Callable[..., Config]) -> Iterator[Callable[..., Any
         s.close()
 
 
-def _postgres_reachable() -> bool:
-    import psycopg
-
-    try:
-        psycopg.connect(
-            "host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3
-        ).close()
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """deployhook's store on SQLite, and on a throwaway PostgreSQL database when reachable
-    (required when CI=true)."""
+    """deployhook's store on SQLite, and on a throwaway PostgreSQL database (skipped locally
+    without a server, required when CI=true)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'dh.sqlite3'}"
+        with temporary_sqlite_database(tmp_path, "dh") as url:
+            yield url
         return
-    import os
-    import uuid
-
-    import psycopg
-
-    if not _postgres_reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required when CI=true")
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-    name = f"deployhook_test_{uuid.uuid4().hex[:12]}"
-    admin = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    require(postgres_available(), f"PostgreSQL at {POSTGRES_ADMIN_URL}")
+    with temporary_postgres_database("deployhook_test") as url:
+        yield sqlalchemy_url(url)

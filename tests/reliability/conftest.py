@@ -1,4 +1,4 @@
-"""Reliability tests use the shared fixtures of tests/conftest.py (SQLite and PostgreSQL)."""
+"""Reliability tests run on bookshelf's fixtures (SQLite and PostgreSQL), sign-ins unthrottled."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ from typing import Any
 
 import pytest
 
+from bookshelf_fixtures import app, client, database_uri, postgres_url
+
 # The soak package lives at the top of the checkout (python -m soak.run); appended, so that
 # it never shadows an installed package.
 sys.path.append(str(Path(__file__).resolve().parents[2]))
+
+
+__all__ = ["app", "app_settings", "client", "database_uri", "postgres_url"]
 
 
 @pytest.fixture

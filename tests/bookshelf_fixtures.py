@@ -1,7 +1,12 @@
-"""Fixtures shared by the bookshelf tests: every database test runs on SQLite and PostgreSQL.
+"""Bookshelf's fixtures: every database test runs on SQLite and PostgreSQL.
 
 SQLite gets a fresh, migrated file per test; PostgreSQL one database per run, migrated once and
 truncated before each test.
+
+A plain module, not tests/conftest.py: a root conftest would hand these fixtures to deployhook's
+tests too. The conftest.py of each bookshelf test folder (bookshelf/, reliability/) imports
+them by name; pytest allows `pytest_plugins` only in the top conftest, where it would again
+reach every folder.
 """
 
 from __future__ import annotations
@@ -19,14 +24,21 @@ from sqlalchemy import text
 from bookshelf import create_app
 from bookshelf.extensions import db
 from bookshelf_helpers import app_config
-from support import postgres_available, require, temporary_postgres_database
+from support import (
+    POSTGRES_ADMIN_URL,
+    postgres_available,
+    require,
+    sqlalchemy_url,
+    temporary_postgres_database,
+    temporary_sqlite_database,
+)
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
+    require(postgres_available(), f"PostgreSQL at {POSTGRES_ADMIN_URL}")
     with temporary_postgres_database("bookshelf_test") as url:
-        app = create_app(app_config(url.replace("postgresql://", "postgresql+psycopg://")))
+        app = create_app(app_config(sqlalchemy_url(url)))
         with app.app_context():
             upgrade()
             db.engine.dispose()
@@ -34,11 +46,12 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
-    url = request.getfixturevalue("postgres_url")
-    return url.replace("postgresql://", "postgresql+psycopg://")
+        with temporary_sqlite_database(tmp_path) as url:
+            yield url
+    else:
+        yield sqlalchemy_url(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

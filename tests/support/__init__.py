@@ -1,0 +1,48 @@
+"""What the tests, the soak run (soak/) and the benchmarks (bench/) need around the code
+under test: free ports, throwaway databases, servers in their own process groups, waiting
+for a URL, and `require` for services that may be missing locally but never in CI.
+
+It lives in tests/ because pytest already puts that folder on sys.path (pyproject's
+`pythonpath`), so `from support import ...` works in every test package without an install;
+soak/ and bench/ append the same folder to sys.path in their `__init__`, which covers
+`make soak`, `make bench` and `python -m soak.run` typed by hand. It is not under src/:
+nothing here is shipped. Everything heavy (pytest, psycopg, aiosmtpd) is imported where it is
+used, so the soak and bench harnesses load only what they call.
+"""
+
+from support.databases import (
+    POSTGRES_ADMIN_URL,
+    postgres_available,
+    sqlalchemy_url,
+    temporary_postgres_database,
+    temporary_sqlite_database,
+    wait_for_postgres,
+)
+from support.environment import CHROMIUM, IN_CI, chromium_available, require
+from support.mail import smtp_server
+from support.processes import (
+    ServerFailed,
+    free_port,
+    start_server,
+    stop_group,
+    wait_until_up,
+)
+
+__all__ = [
+    "CHROMIUM",
+    "IN_CI",
+    "POSTGRES_ADMIN_URL",
+    "ServerFailed",
+    "chromium_available",
+    "free_port",
+    "postgres_available",
+    "require",
+    "smtp_server",
+    "sqlalchemy_url",
+    "start_server",
+    "stop_group",
+    "temporary_postgres_database",
+    "temporary_sqlite_database",
+    "wait_for_postgres",
+    "wait_until_up",
+]
