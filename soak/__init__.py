@@ -1,1 +1,10 @@
 """Bounded soak and fault runs against real gunicorn, PostgreSQL, Redis and nginx."""
+
+import sys
+from pathlib import Path
+
+# Ports, throwaway databases and server processes come from the tests' support package
+# (tests/support); appended, so that it never shadows an installed module.
+_TESTS = str(Path(__file__).resolve().parents[1] / "tests")
+if _TESTS not in sys.path:
+    sys.path.append(_TESTS)

@@ -41,8 +41,8 @@ from soak.servers import (
     rss_kib,
     start_gunicorn,
     start_nginx,
-    temporary_database,
 )
+from support import temporary_postgres_database
 
 
 @dataclass
@@ -374,7 +374,10 @@ def main(argv: list[str] | None = None) -> int:
     seconds = 3.0 if short else 60.0
     users = 4
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="soak-") as tmp, temporary_database() as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="soak-") as tmp,
+        temporary_postgres_database("bookshelf_soak") as url,
+    ):
         work = Path(tmp)
         accounts = prepare_database(url, users)
         env = app_env(url)

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
-import requests
+from support import free_port, sqlalchemy_url, start_server, stop_group, wait_for_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
-ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "soak-secret-key-that-is-long-enough-0123456789abcdef"  # noqa: S105  (throwaway)
 NGINX_TEMPLATE = """
 worker_processes 1;
@@ -63,39 +57,6 @@ http {{
 """
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def temporary_database() -> Iterator[str]:
-    name = f"bookshelf_soak_{uuid.uuid4().hex[:10]}"
-    assert re.fullmatch(r"[a-z0-9_]+", name)
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        wait_for_postgres(60)
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def wait_for_postgres(limit: float) -> bool:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            with psycopg.connect(ADMIN_URL, connect_timeout=1):
-                return True
-        except psycopg.OperationalError:
-            time.sleep(0.2)
-    return False
-
-
 def app_env(database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "FLASK_"))}
     env.update(
@@ -122,7 +83,7 @@ def prepare_database(database_url: str, users: int) -> list[tuple[str, str]]:
     from bookshelf.users.accounts import create_user
     from bookshelf.users.tokens import issue_token
 
-    url = database_url.replace("postgresql://", "postgresql+psycopg://")
+    url = sqlalchemy_url(database_url)
     app = create_app(
         {
             "TESTING": True,
@@ -146,6 +107,8 @@ PASSWORD = "soak password 123"  # noqa: S105  (throwaway test accounts)
 
 @dataclass
 class Gunicorn:
+    """A gunicorn master in its own process group, with its workers."""
+
     port: int
     process: subprocess.Popen[bytes]
     log: Path
@@ -162,13 +125,8 @@ class Gunicorn:
             return []
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        # SIGTERM: gunicorn's graceful stop; workers finish the requests they hold.
+        stop_group(self.process, signal.SIGTERM, timeout=15)
 
 
 def start_gunicorn(env: dict[str, str], workers: int, workdir: Path, timeout: int = 30) -> Gunicorn:
@@ -186,29 +144,12 @@ def start_gunicorn(env: dict[str, str], workers: int, workdir: Path, timeout: in
         "10",
         "bookshelf:create_app()",
     ]
-    with log.open("wb") as out:
-        # Our own venv's gunicorn with fixed arguments: no outside input reaches the command.
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-    server = Gunicorn(port, process, log)
-    wait_until_up(server.url + "/healthz", process)
+    url = f"http://127.0.0.1:{port}"
+    server = Gunicorn(port, start_server(command, log, env=env, ready=f"{url}/healthz"), log)
     deadline = time.monotonic() + 20
     while len(server.workers()) < workers and time.monotonic() < deadline:
         time.sleep(0.1)
     return server
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes] | None, limit: float = 30) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 @dataclass
@@ -232,13 +173,8 @@ class Nginx:
         time.sleep(1.0)  # old nginx workers finish their requests; new ones use the new list
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)  # graceful: finish in-flight requests
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        if self.process is not None:
+            stop_group(self.process, signal.SIGQUIT)  # graceful: finish in-flight requests
 
 
 def render_conf(prefix: Path, port: int, upstream_ports: list[int]) -> str:
@@ -256,15 +192,11 @@ def start_nginx(upstream_ports: list[int], workdir: Path) -> Nginx:
     conf = prefix / "nginx.conf"
     conf.write_text(render_conf(prefix, port, upstream_ports))
     # -g 'daemon off;': nginx stays our child, so it is stopped with us, never left behind.
-    process = subprocess.Popen(  # noqa: S603
-        # The Debian package's nginx, found on PATH, with our own prefix and config.
-        ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],  # noqa: S607
-        stdout=subprocess.DEVNULL,
-        stderr=(prefix / "stderr.log").open("wb"),
-    )
-    server = Nginx(port, prefix, process, upstream_ports)
-    wait_until_up(server.url + "/healthz", process)
-    return server
+    # The Debian package's nginx, found on PATH, with our own prefix and config.
+    command = ["nginx", "-p", prefix, "-c", conf, "-g", "daemon off;"]
+    url = f"http://127.0.0.1:{port}/healthz"
+    process = start_server(command, prefix / "stderr.log", ready=url)
+    return Nginx(port, prefix, process, upstream_ports)
 
 
 def rss_kib(pid: int) -> int | None:

@@ -25,9 +25,7 @@ from bookshelf import create_app
 from bookshelf.extensions import db
 from bookshelf_helpers import app_config
 from support import (
-    POSTGRES_ADMIN_URL,
-    postgres_available,
-    require,
+    require_postgres,
     sqlalchemy_url,
     temporary_postgres_database,
     temporary_sqlite_database,
@@ -36,7 +34,7 @@ from support import (
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    require(postgres_available(), f"PostgreSQL at {POSTGRES_ADMIN_URL}")
+    require_postgres()
     with temporary_postgres_database("bookshelf_test") as url:
         app = create_app(app_config(sqlalchemy_url(url)))
         with app.app_context():

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,20 +19,10 @@ from typing import Any
 
 import pytest
 
-from support import free_port, require
+from support import REDIS_URL, free_port, require_redis, start_server, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def redis_available() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping())
-    except Exception:
-        return False
 
 
 def start_gunicorn(tmp_path: Path, workers: int, storage: str) -> tuple[subprocess.Popen, str]:
@@ -50,22 +39,14 @@ def start_gunicorn(tmp_path: Path, workers: int, storage: str) -> tuple[subproce
         "GUNICORN_ACCESSLOG": "",
     }
     subprocess.run([BIN / "flask", "db", "upgrade"], env=env, check=True, capture_output=True)
-    process = subprocess.Popen(
-        [BIN / "gunicorn", "-c", ROOT / "deploy" / "gunicorn.conf.py", "bookshelf:create_app()"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "gunicorn.log").open("wb"),
-    )
     base = "http://" + env["GUNICORN_BIND"]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/login", timeout=2).close()  # noqa: S310
-            return process, base
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()[-2000:])
+    process = start_server(
+        [BIN / "gunicorn", "-c", ROOT / "deploy" / "gunicorn.conf.py", "bookshelf:create_app()"],
+        tmp_path / "gunicorn.log",
+        env=env,
+        ready=base + "/login",
+    )
+    return process, base
 
 
 @pytest.fixture
@@ -73,8 +54,7 @@ def stop() -> Iterator[list[subprocess.Popen]]:
     started: list[subprocess.Popen] = []
     yield started
     for process in started:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_group(process)
 
 
 def wrong_password(base: str, username: str) -> int:
@@ -95,7 +75,7 @@ def wrong_password(base: str, username: str) -> int:
 def test_three_workers_with_redis_refuse_the_11th_wrong_password(
     tmp_path: Path, stop: list[subprocess.Popen]
 ) -> None:
-    require(redis_available(), f"Redis at {REDIS_URL}")
+    require_redis()
     process, base = start_gunicorn(tmp_path, 3, REDIS_URL)
     stop.append(process)
     # A different name each time: the per-account throttle stays out of it, only the

@@ -18,7 +18,7 @@ from bookshelf.extensions import db
 from bookshelf.models import Book, User
 from bookshelf.users.tokens import issue_token
 from bookshelf_helpers import add_books, app_config, create_account
-from support import postgres_available, require, temporary_postgres_database
+from support import require_postgres, sqlalchemy_url, temporary_postgres_database
 
 PROBLEM = "application/problem+json"
 NEW_BOOK = {"title": "The Master and Margarita", "author": "Mikhail Bulgakov", "pages_num": 480}
@@ -147,9 +147,9 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
         return
-    require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
+    require_postgres()
     with temporary_postgres_database("bookshelf_migrate") as url:
-        yield url.replace("postgresql://", "postgresql+psycopg://")
+        yield sqlalchemy_url(url)
 
 
 def test_the_migration_backfills_existing_books_from_date_added(empty_database: str) -> None:

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +26,15 @@ from bookshelf.extensions import db
 from bookshelf.models import User
 from bookshelf.users.tokens import issue_token
 from bookshelf_helpers import TEST_SECRET, add_books, app_config, create_account, make_rows
-from support import free_port, postgres_available, require, temporary_postgres_database
+from support import (
+    free_port,
+    require,
+    require_postgres,
+    sqlalchemy_url,
+    start_server,
+    stop_group,
+    temporary_postgres_database,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -67,10 +74,10 @@ def live_api(
         with serve(f"sqlite:///{workdir / 'live.sqlite3'}", workdir) as live:
             yield live
         return
-    require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
+    require_postgres()
     with (
         temporary_postgres_database("bookshelf_live") as url,
-        serve(url.replace("postgresql://", "postgresql+psycopg://"), workdir) as live,
+        serve(sqlalchemy_url(url), workdir) as live,
     ):
         yield live
 
@@ -94,33 +101,17 @@ class serve:
             "SECRET_KEY": TEST_SECRET,
             "BOOKSHELF_INSTANCE_PATH": str(self.workdir / "instance"),
         }
-        self.log = (self.workdir / "gunicorn.log").open("wb")
         command = [
-            *(str(VENV_BIN / "python"), "-m", "gunicorn"),
-            *("-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "bookshelf:create_app()"),
+            *(VENV_BIN / "python", "-m", "gunicorn"),
+            *("-c", ROOT / "deploy" / "gunicorn.conf.py", "bookshelf:create_app()"),
         ]
-        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            assert self.process.poll() is None, (self.workdir / "gunicorn.log").read_text()
-            try:
-                if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not come up"
-            time.sleep(0.1)
+        log = self.workdir / "gunicorn.log"
+        self.process = start_server(command, log, env=env, ready=url + "/healthz")
         return LiveApi(url, token)
 
     def __exit__(self, *_exc: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-        self.log.close()
+        stop_group(self.process)
 
 
 @pytest.mark.parametrize("length", [5_000, 8_000])
@@ -190,25 +181,19 @@ def nginx_in_front(upstream_port: int, workdir: Path) -> Iterator[str]:
         f"http {{ access_log off; client_body_temp_path {workdir}/body;\n"
         f"  proxy_temp_path {workdir}/proxy;\n  include {workdir}/site.conf; }}\n"
     )
-    process = subprocess.Popen(
-        ["nginx", "-p", str(workdir), "-c", str(workdir / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    url = f"http://127.0.0.1:{port}"
+    process = start_server(
+        ["nginx", "-p", workdir, "-c", workdir / "nginx.conf"],
+        workdir / "nginx.log",
+        # Any answer (this path is a 404) means nginx is listening.
+        ready=f"{url}/_front_errors/none",
+        timeout=10,
+        below=600,
     )
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            try:
-                requests.get(f"http://127.0.0.1:{port}/_front_errors/none", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "nginx did not come up"
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
-        process.terminate()
-        process.wait(10)
+        stop_group(process)
 
 
 def assert_problem(response: requests.Response, status: int) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from support import CHROMIUM, chromium_available, free_port, require
+from support import CHROMIUM, chromium_available, free_port, require, start_server, stop_group
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -58,45 +56,15 @@ def server(tmp_path: Path) -> Iterator[str]:
     for command in (["db", "upgrade"], ["seed-classics"]):
         subprocess.run([BIN / "flask", *command], env=env, check=True, capture_output=True)
     port = free_port()
-    process = subprocess.Popen(
-        [
-            BIN / "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "bookshelf:create_app()",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "gunicorn.log"
+    gunicorn = [BIN / "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"]
     base = f"http://127.0.0.1:{port}"
+    command = [*gunicorn, "bookshelf:create_app()"]
+    process = start_server(command, log, env=env, ready=f"{base}/healthz", timeout=20)
     try:
-        wait_until_healthy(base, process)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def wait_until_healthy(base: str, process: subprocess.Popen, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("bookshelf did not become healthy in time")
+        stop_group(process)
 
 
 @pytest.fixture

@@ -14,9 +14,7 @@ from deployhook.store import Store
 from deployhook.web import create_app
 from deployhook.worker import Worker
 from support import (
-    POSTGRES_ADMIN_URL,
-    postgres_available,
-    require,
+    require_postgres,
     sqlalchemy_url,
     temporary_postgres_database,
     temporary_sqlite_database,
@@ -72,6 +70,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with temporary_sqlite_database(tmp_path, "dh") as url:
             yield url
         return
-    require(postgres_available(), f"PostgreSQL at {POSTGRES_ADMIN_URL}")
+    require_postgres()
     with temporary_postgres_database("deployhook_test") as url:
         yield sqlalchemy_url(url)

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
-import os
-import signal
-import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from deployhook.runner import StepLogger
 from deployhook.store import Deploy
 from deployhook.worker import Outcome
+from support import start_server
 
+DEPLOYHOOK = Path(sys.executable).parent / "deployhook"
 # 32+ characters with some variety: deployhook refuses weaker secrets.
 SECRET = "It's a Secret to Everybody - 7f3a9c1e"
 TOKEN = "operator-token-0123456789abcdefXYZ"
@@ -114,30 +114,13 @@ class FakePipeline:
         return Outcome(self.status, "fake")
 
 
-def free_port() -> int:
-    """An ephemeral loopback port (tiny race with other binders, acceptable in tests)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def kill_group(proc: subprocess.Popen[Any]) -> None:
-    """Stop a process started with start_new_session=True and everything it forked."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    # Re-exec'd gunicorn masters stay in the group after the first one exits.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    if proc.returncode is None:
-        proc.wait(timeout=5)
+def start_deployhook(
+    port: int, log: Path, env: Mapping[str, str], *args: str | Path, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """`deployhook serve ARGS` from this venv, in its own process group, returned once its
+    /healthz answers on `port`; stop it with support.stop_group."""
+    ready = f"http://127.0.0.1:{port}/healthz"
+    return start_server([DEPLOYHOOK, "serve", *args], log, env=env, cwd=cwd, ready=ready)
 
 
 def to_toml(data: dict[str, Any]) -> str:

@@ -28,11 +28,17 @@ from typing import Any
 
 import pytest
 import requests
-from dh_helpers import free_port, github_request, kill_group, push_payload
+from dh_helpers import github_request, push_payload, start_deployhook
 from dotenv import dotenv_values
-from test_dh_e2e import LoadLoop, _wait_http, git
+from test_dh_e2e import LoadLoop, git
 
-from support import postgres_available, require, temporary_postgres_database
+from support import (
+    free_port,
+    require_postgres,
+    start_server,
+    stop_group,
+    temporary_postgres_database,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -314,27 +320,18 @@ def unit_command(d: Deployment) -> tuple[list[str], dict[str, str], Path]:
 def start_servers(d: Deployment) -> None:
     argv, env, cwd = unit_command(d)
     d.pidfile.parent.mkdir(exist_ok=True)
-    d.procs["gunicorn"] = subprocess.Popen(
+    d.procs["gunicorn"] = start_server(
         argv,
+        d.tmp / "gunicorn.log",
         cwd=cwd,
         env=env,
-        stdout=(d.tmp / "gunicorn.log").open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        ready=f"{d.app_url}/healthz",
+        timeout=60,
+        below=600,
     )
-    _wait_http(f"{d.app_url}/healthz", timeout=60)
-    d.procs["deployhook"] = subprocess.Popen(
-        [str(BIN / "deployhook"), "serve"],
-        cwd=d.tmp,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("DEPLOYHOOK_")},
-            "DEPLOYHOOK_CONFIG": str(d.config),
-        },
-        stdout=(d.tmp / "deployhook.log").open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    _wait_http(f"http://127.0.0.1:{d.hook_port}/healthz")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOYHOOK_")}
+    env["DEPLOYHOOK_CONFIG"] = str(d.config)
+    d.procs["deployhook"] = start_deployhook(d.hook_port, d.tmp / "deployhook.log", env, cwd=d.tmp)
 
 
 # -- what a user does and sees -----------------------------------------------------------------
@@ -496,7 +493,7 @@ def deployment(
     with ExitStack() as stack:
         url = None
         if request.param == "postgresql":
-            require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
+            require_postgres()
             url = stack.enter_context(temporary_postgres_database("bookshelf_e2e"))
         d = Deployment(tmp_path, url)
         try:
@@ -504,7 +501,7 @@ def deployment(
             yield d
         finally:
             for proc in d.procs.values():
-                kill_group(proc)
+                stop_group(proc)
 
 
 @pytest.mark.timeout(600)

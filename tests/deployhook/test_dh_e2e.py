@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dh_helpers import REPO, SECRET, TOKEN, free_port, github_request, kill_group, push_payload
+from dh_helpers import REPO, SECRET, TOKEN, github_request, push_payload, start_deployhook
+
+from support import free_port, start_server, stop_group
 
 pytestmark = pytest.mark.slow
 
@@ -166,19 +168,6 @@ class Env:
         return dict(os.environ, DEPLOYHOOK_SECRET=SECRET, DEPLOYHOOK_OPERATOR_TOKEN=TOKEN)
 
 
-def _wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 - loopback
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            assert time.monotonic() < deadline, f"{url} did not come up"
-            time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     tmp = tmp_path_factory.mktemp("e2e")
@@ -243,35 +232,30 @@ confirmations = 3
             GUNICORN_GRACEFUL_TIMEOUT="10",
             GUNICORN_ACCESSLOG="",
         )
-        e.procs["gunicorn"] = subprocess.Popen(
+        e.procs["gunicorn"] = start_server(
             [
-                str(current / ".venv" / "bin" / "python"),
+                current / ".venv" / "bin" / "python",
                 "-m",
                 "gunicorn",
                 "-c",
-                str(ROOT / "deploy" / "gunicorn.conf.py"),
+                ROOT / "deploy" / "gunicorn.conf.py",
                 "app:app",
             ],
+            tmp / "gunicorn.log",
             cwd=current,
             env=gunicorn_env,
-            stdout=(tmp / "gunicorn.log").open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            # Any answer will do: the health check itself is what the tests exercise.
+            ready=f"{e.app_url}/healthz",
+            below=600,
         )
-        _wait_http(f"{e.app_url}/healthz")
         assert e.served_commit() == first
-        e.procs["deployhook"] = subprocess.Popen(
-            [str(BIN / "deployhook"), "serve", "--config", str(e.config)],
-            env=e.environ(),
-            stdout=(tmp / "deployhook.log").open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        e.procs["deployhook"] = start_deployhook(
+            e.hook_port, tmp / "deployhook.log", e.environ(), "--config", e.config
         )
-        _wait_http(f"http://127.0.0.1:{e.hook_port}/healthz")
         yield e
     finally:
         for proc in e.procs.values():
-            kill_group(proc)
+            stop_group(proc)
 
 
 class LoadLoop:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dh_helpers import base_config, free_port, kill_group, push_payload, sign256, to_toml
+from dh_helpers import base_config, push_payload, sign256, start_deployhook, to_toml
 
 from deployhook.config import config_from_dict
 from deployhook.pipeline import ReleasePipeline
@@ -28,8 +28,8 @@ from deployhook.redact import Redactor, url_secrets
 from deployhook.runner import StepLogger
 from deployhook.store import AppLock, Store
 from deployhook.worker import Worker
+from support import free_port, stop_group
 
-BIN = Path(sys.executable).parent
 PRINT_ENV = "import os; print(sorted(os.environ.items()))"
 
 
@@ -86,32 +86,18 @@ class Serve:
         self.port = free_port()
         data["server"]["port"] = self.port
         self.config = tmp / "deployhook.toml"
+        self.log = tmp / "deployhook.log"
         self.config.write_text(_toml(data))
         self.environ = environ
         self.token = environ["DEPLOYHOOK_OPERATOR_TOKEN"]
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [str(BIN / "deployhook"), "serve", "--config", str(self.config)],
-            env=self.environ,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1).close()
-                return
-            except OSError:
-                assert self.proc.poll() is None, "deployhook serve exited"
-                assert time.monotonic() < deadline, "deployhook serve did not answer"
-                time.sleep(0.1)
+        self.proc = start_deployhook(self.port, self.log, self.environ, "--config", self.config)
 
     def stop(self) -> None:
         if self.proc is not None:
-            kill_group(self.proc)
+            stop_group(self.proc)
 
     def get(self, path: str, **headers: str) -> bytes:
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers)
@@ -336,7 +322,7 @@ def test_recovery_ends_the_dead_owners_process_group(db_url: str, tmp_path: Path
         step = failed.steps[0]
         assert step.finished_at is not None and "deployhook stopped" in step.output
     finally:
-        kill_group(group)
+        stop_group(group)
         store.close()
 
 

@@ -13,17 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from dh_helpers import (
-    SECRET,
-    base_config,
-    free_port,
-    github_request,
-    kill_group,
-    push_payload,
-    to_toml,
-)
+from dh_helpers import SECRET, base_config, github_request, push_payload, start_deployhook, to_toml
 
-BIN = Path(sys.executable).parent
+from support import free_port, stop_group
 
 
 @pytest.mark.slow
@@ -58,23 +50,10 @@ def test_webhook_answers_fast_while_a_deploy_runs(tmp_path: Path) -> None:
     data["commands"]["test"] = [[sys.executable, "-c", "import time; time.sleep(20)"]]
     config = tmp_path / "dh.toml"
     config.write_text(to_toml(data))
-    proc = subprocess.Popen(
-        [str(BIN / "deployhook"), "serve", "--config", str(config)],
-        env=dict(os.environ, DEPLOYHOOK_SECRET=SECRET),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    env = dict(os.environ, DEPLOYHOOK_SECRET=SECRET)
+    proc = start_deployhook(port, tmp_path / "deployhook.log", env, "--config", config)
     url = f"http://127.0.0.1:{port}/webhook"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
         # A real commit first: the worker then sits in the slow test step while we measure.
         body, headers = github_request(push_payload(head))
         urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers)).close()
@@ -102,7 +81,7 @@ def test_webhook_answers_fast_while_a_deploy_runs(tmp_path: Path) -> None:
         assert p95 < 250 and timings[-1] < 2.0
         assert "import time" in _running_step(tmp_path)  # still busy: nothing waited on it
     finally:
-        kill_group(proc)
+        stop_group(proc)
     # SIGTERM to serve also ended the step's own process group.
     time.sleep(0.5)
     leftovers = subprocess.run(

@@ -7,37 +7,16 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from dh_helpers import (
-    SECRET,
-    base_config,
-    free_port,
-    github_request,
-    kill_group,
-    push_payload,
-    to_toml,
-)
+from dh_helpers import SECRET, base_config, github_request, push_payload, start_deployhook, to_toml
+
+from support import free_port, start_server, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
-DEPLOYHOOK = Path(sys.executable).parent / "deployhook"
-
-
-def _wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 - loopback
-            return
-        except OSError:
-            assert proc.poll() is None, "server exited"
-            assert time.monotonic() < deadline, f"{url} did not come up"
-            time.sleep(0.1)
 
 
 @pytest.mark.slow
@@ -59,22 +38,10 @@ def test_example_nginx_location_in_front_of_deployhook(tmp_path: Path) -> None:
         f"  server {{ listen 127.0.0.1:{nginx_port}; {block} }}\n}}\n"
     )
     env = dict(os.environ, DEPLOYHOOK_SECRET=SECRET)
-    server = subprocess.Popen(
-        [str(DEPLOYHOOK), "serve", "--config", str(config), "--port", str(dh_port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    nginx = subprocess.Popen(
-        ["nginx", "-c", str(tmp_path / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    args = ("--config", config, "--port", str(dh_port))
+    server = start_deployhook(dh_port, tmp_path / "deployhook.log", env, *args, cwd=tmp_path)
+    nginx = start_server(["nginx", "-c", tmp_path / "nginx.conf"], tmp_path / "nginx.log")
     try:
-        _wait_for(f"http://127.0.0.1:{dh_port}/healthz", server)
         body, headers = github_request(push_payload())
         headers["X-Forwarded-Host"] = "evil.example"
         headers["X-Forwarded-Proto"] = "https"
@@ -96,5 +63,5 @@ def test_example_nginx_location_in_front_of_deployhook(tmp_path: Path) -> None:
         assert answer["status_url"].startswith("http://127.0.0.1/api/deploys/"), answer
         assert "evil" not in answer["status_url"]
     finally:
-        kill_group(nginx)
-        kill_group(server)
+        stop_group(nginx)
+        stop_group(server)

@@ -21,10 +21,9 @@ from dh_helpers import (
     SECRET,
     TOKEN,
     base_config,
-    free_port,
     github_request,
-    kill_group,
     push_payload,
+    start_deployhook,
     to_toml,
 )
 
@@ -33,8 +32,7 @@ from deployhook.pipeline import ReleasePipeline
 from deployhook.runner import StepLogger
 from deployhook.store import Deploy, Store
 from deployhook.worker import Worker
-
-BIN = Path(sys.executable).parent
+from support import free_port, stop_group
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -277,21 +275,7 @@ def test_serve_killed_mid_deploy_recovers_on_restart(setup: Setup) -> None:
     env = dict(os.environ, DEPLOYHOOK_SECRET=SECRET, DEPLOYHOOK_OPERATOR_TOKEN=TOKEN)
 
     def serve() -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [str(BIN / "deployhook"), "serve", "--config", str(config)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
-                return proc
-            except OSError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+        return start_deployhook(port, setup.tmp / "deployhook.log", env, "--config", config)
 
     def api(path: str, method: str = "GET", body: bytes | None = None, **headers: str) -> Any:
         req = urllib.request.Request(
@@ -323,7 +307,7 @@ def test_serve_killed_mid_deploy_recovers_on_restart(setup: Setup) -> None:
         os.killpg(first.pid, signal.SIGKILL)  # no chance to clean up
         first.wait(10)
     finally:
-        kill_group(first)
+        stop_group(first)
     second = serve()
     try:
         record = api(f"/api/deploys/{deploy_id}")
@@ -336,4 +320,4 @@ def test_serve_killed_mid_deploy_recovers_on_restart(setup: Setup) -> None:
         done = wait(push(sha), lambda r: r["status"] not in ("queued", "running"))
         assert done["status"] == "succeeded" and setup.live() == sha
     finally:
-        kill_group(second)
+        stop_group(second)

@@ -12,13 +12,14 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from dh_helpers import FakePipeline, free_port, github_request, push_payload, random_sha
+from dh_helpers import FakePipeline, github_request, push_payload, random_sha
 from werkzeug.serving import make_server
 
 from deployhook.config import Config
 from deployhook.store import AppLock, Deploy, Store
 from deployhook.web import create_app
 from deployhook.worker import Worker
+from support import free_port
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> int:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from dh_helpers import free_port, kill_group
+from dh_helpers import start_deployhook
+
+from support import free_port, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
-DEPLOYHOOK = Path(sys.executable).parent / "deployhook"
 
 
 def _readme_block(marker: str) -> str:
@@ -34,23 +33,9 @@ def test_readme_curl_ping_and_push(tmp_path: Path) -> None:
     config_path = tmp_path / "deployhook.toml"
     config_path.write_text(config)
     env = dict(os.environ, DEPLOYHOOK_SECRET="readme-demo-secret-0123456789abcdef")
-    server = subprocess.Popen(
-        [str(DEPLOYHOOK), "serve", "--config", str(config_path), "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    args = ("--config", config_path, "--port", str(port))
+    server = start_deployhook(port, tmp_path / "deployhook.log", env, *args, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "deployhook serve did not start"
-                time.sleep(0.1)
         script = _readme_block("curl-demo")
         # The snippet takes the sha from `git rev-parse HEAD`; CI may run from a tarball.
         checkout = tmp_path / "checkout"
@@ -78,4 +63,4 @@ def test_readme_curl_ping_and_push(tmp_path: Path) -> None:
         assert "HTTP 202" in proc.stdout and "HTTP 200" in proc.stdout
         assert elapsed < 10
     finally:
-        kill_group(server)
+        stop_group(server)

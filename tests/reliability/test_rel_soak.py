@@ -11,25 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from support import postgres_available, require
+from support import require, require_postgres, require_redis
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def redis_available() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping())
-    except Exception:
-        return False
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_short_soak(tmp_path: Path) -> None:
-    require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
-    require(redis_available(), "Redis at 127.0.0.1:6379")
+    require_postgres()
+    require_redis()
     require(shutil.which("nginx") is not None, "nginx (apt-get install nginx)")
     out = tmp_path / "soak.json"
     run = subprocess.run(

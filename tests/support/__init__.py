@@ -13,12 +13,20 @@ used, so the soak and bench harnesses load only what they call.
 from support.databases import (
     POSTGRES_ADMIN_URL,
     postgres_available,
+    require_postgres,
     sqlalchemy_url,
     temporary_postgres_database,
     temporary_sqlite_database,
     wait_for_postgres,
 )
-from support.environment import CHROMIUM, IN_CI, chromium_available, require
+from support.environment import (
+    CHROMIUM,
+    IN_CI,
+    REDIS_URL,
+    chromium_available,
+    require,
+    require_redis,
+)
 from support.mail import smtp_server
 from support.processes import (
     ServerFailed,
@@ -32,11 +40,14 @@ __all__ = [
     "CHROMIUM",
     "IN_CI",
     "POSTGRES_ADMIN_URL",
+    "REDIS_URL",
     "ServerFailed",
     "chromium_available",
     "free_port",
     "postgres_available",
     "require",
+    "require_postgres",
+    "require_redis",
     "smtp_server",
     "sqlalchemy_url",
     "start_server",

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from support.environment import require
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -24,6 +26,11 @@ def postgres_available(admin_url: str = POSTGRES_ADMIN_URL) -> bool:
             return True
     except Exception:
         return False
+
+
+def require_postgres() -> None:
+    """Skip the test without a PostgreSQL server locally; fail it in CI."""
+    require(postgres_available(), f"PostgreSQL at {POSTGRES_ADMIN_URL}")
 
 
 def wait_for_postgres(limit: float, admin_url: str = POSTGRES_ADMIN_URL) -> bool:

@@ -7,6 +7,7 @@ import shutil
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def require(available: bool, what: str) -> None:
@@ -22,3 +23,14 @@ def require(available: bool, what: str) -> None:
 
 def chromium_available() -> bool:
     return shutil.which(CHROMIUM) is not None
+
+
+def require_redis() -> None:
+    """Skip the test without a Redis server locally; fail it in CI."""
+    try:
+        import redis
+
+        available = bool(redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping())
+    except Exception:
+        available = False
+    require(available, f"Redis at {REDIS_URL}")

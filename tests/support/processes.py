@@ -40,10 +40,18 @@ def start_server(
     *,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    ready: str | None = None,
+    timeout: float = 30,
+    below: int = 400,
 ) -> subprocess.Popen[bytes]:
-    """Start `command` in a new session with stdout and stderr appended to `log`."""
+    """Start `command` in a new session with stdout and stderr appended to `log`.
+
+    With `ready`, also wait until that URL answers (see `wait_until_up` for `timeout` and
+    `below`); a server that does not come up is stopped before the error is raised, so a
+    caller only has to stop the servers it got back.
+    """
     with log.open("ab") as out:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [str(part) for part in command],
             env=env,
             cwd=cwd,
@@ -51,6 +59,13 @@ def start_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    if ready is not None:
+        try:
+            wait_until_up(ready, process, timeout=timeout, log=log, below=below)
+        except BaseException:
+            stop_group(process)
+            raise
+    return process
 
 
 def stop_group(
