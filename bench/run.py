@@ -28,7 +28,6 @@ import runpy
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -42,6 +41,14 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+
+from support import (
+    free_port,
+    start_server,
+    stop_group,
+    temporary_postgres_database,
+    temporary_sqlite_database,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -117,48 +124,32 @@ class Results:
 
 
 class Processes:
-    """Every server the harness starts, each in its own process group, stopped in `close`."""
+    """Every server the harness starts, each in its own process group, stopped in `close`
+    (also on Ctrl-C or SIGTERM, so that no server outlives a run)."""
 
     def __init__(self) -> None:
         self.running: list[subprocess.Popen[bytes]] = []
 
-    def start(self, cmd: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen[bytes]:
-        log_file = (WORK / f"{log_name}.log").open("ab")
-        proc = subprocess.Popen(
-            cmd,
-            env=env,
-            cwd=ROOT,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    def start(
+        self, cmd: list[str], env: dict[str, str], name: str, ready: str
+    ) -> subprocess.Popen[bytes]:
+        """Start a server and wait until `ready` answers. Any status under 500 will do: each
+        page's own status is checked before it is measured."""
+        log = WORK / f"server-{name}.log"
+        proc = start_server(
+            cmd, log, env=env, cwd=ROOT, ready=ready, timeout=STARTUP_TIMEOUT, below=500
         )
-        log_file.close()
         self.running.append(proc)
         return proc
 
     def stop(self, proc: subprocess.Popen[bytes]) -> None:
-        # TERM the whole group (master and workers), then KILL what is left.
-        for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
-            if proc.poll() is not None:
-                break
-            with suppress(ProcessLookupError):
-                os.killpg(proc.pid, sig)
-            with suppress(subprocess.TimeoutExpired):
-                proc.wait(wait)
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # stray workers of an exited master
+        stop_group(proc, timeout=STOP_TIMEOUT)
         if proc in self.running:
             self.running.remove(proc)
 
     def close(self) -> None:
         for proc in list(self.running):
             self.stop(proc)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def http_get(port: int, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
@@ -169,19 +160,6 @@ def http_get(port: int, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
         return response.status, response.read()
     finally:
         connection.close()
-
-
-def wait_ready(proc: subprocess.Popen[bytes], port: int, path: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}; see bench/.work/*.log")
-        with suppress(OSError):
-            status, _ = http_get(port, path, timeout=2)
-            if status < 500:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"server on port {port} not ready after {STARTUP_TIMEOUT:.0f} s")
 
 
 def child_pids(pid: int) -> list[int]:
@@ -308,9 +286,8 @@ def serving(
         if factory:
             cmd.append("--factory")
         cmd.append(f"{module}:{attr.removesuffix('()')}")
-    proc = procs.start(cmd, env, f"server-{server.name}")
+    proc = procs.start(cmd, env, server.name, f"http://127.0.0.1:{port}{ready_path}")
     try:
-        wait_ready(proc, port, ready_path)
         yield port, proc
     finally:
         procs.stop(proc)
@@ -529,29 +506,6 @@ def targets_for(low: int, high: int, rows: int) -> list[Target]:
     ]
 
 
-@contextmanager
-def postgres_database(settings: Settings, rows: int) -> Iterator[str]:
-    name = f"bookshelf_bench_{rows}_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = f"{settings.pg_base}/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{settings.pg_base}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def sqlite_database(rows: int) -> Iterator[str]:
-    path = WORK / f"bench-{rows}-{os.getpid()}.sqlite3"
-    try:
-        yield f"sqlite:///{path}"
-    finally:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
 @dataclass(frozen=True)
 class Catalogue:
     db: str
@@ -568,13 +522,14 @@ class Catalogue:
 def prepare(results: Results, stack: ExitStack, db: str, rows: int) -> Catalogue:
     """A fresh database of ROWS books, dropped when STACK closes."""
     if db == "postgresql":
-        url = stack.enter_context(postgres_database(results.settings, rows))
+        admin_url = f"{results.settings.pg_base}/postgres"
+        url = stack.enter_context(temporary_postgres_database(f"bookshelf_bench_{rows}", admin_url))
         seed(results, db, rows, url)
         with psycopg.connect(url, autocommit=True) as connection:
             # A steady state: autovacuum would do this within minutes of the COPY.
             connection.execute("VACUUM (ANALYZE) books")
     else:
-        url = stack.enter_context(sqlite_database(rows))
+        url = stack.enter_context(temporary_sqlite_database(WORK, f"bench-{rows}"))
         seed(results, db, rows, url)
     low, high = id_range(db, url)
     return Catalogue(db, rows, url, low, high)
