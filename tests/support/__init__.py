@@ -3,7 +3,8 @@ under test: free ports, throwaway databases, servers in their own process groups
 for a URL, and `require` for services that may be missing locally but never in CI.
 
 It lives in tests/ because pytest already puts that folder on sys.path (pyproject's
-`pythonpath`), so `from support import ...` works in every test package without an install;
+`pythonpath`), so `from support import ...` works in every test package without an install,
+exactly as it did when this was one module, tests/support.py;
 soak/ and bench/ append the same folder to sys.path in their `__init__`, which covers
 `make soak`, `make bench` and `python -m soak.run` typed by hand. It is not under src/:
 nothing here is shipped. Everything heavy (pytest, psycopg, aiosmtpd) is imported where it is
