@@ -219,9 +219,16 @@ def login_limit_across(direct: list[str], limit: int, used: int) -> dict[str, An
 def phase_scale_out(
     url: str, env: dict[str, str], accounts: list, work: Path, seconds: float, abrupt: bool
 ) -> list[Row]:
-    # A limit string no other run uses, so that its Redis counter starts from zero.
+    # Counters under a key prefix of this run's own, so that they start from zero: other runs
+    # (other checkouts, the test suite's short soak) may share this Redis within 10 minutes,
+    # and with a handful of possible limits, a limit string alone collided now and then.
     limit = 20 + int.from_bytes(os.urandom(1)) % 30
-    env = {**env, "LOGIN_RATE_LIMIT": f"{limit} per 10 minutes", "TRUSTED_PROXIES": "1"}
+    env = {
+        **env,
+        "LOGIN_RATE_LIMIT": f"{limit} per 10 minutes",
+        "TRUSTED_PROXIES": "1",
+        "RATELIMIT_KEY_PREFIX": f"soak-{os.urandom(6).hex()}",
+    }
     first = start_gunicorn(env, workers=2, workdir=work)
     second = start_gunicorn(env, workers=2, workdir=work)
     nginx = start_nginx([first.port, second.port], work)
