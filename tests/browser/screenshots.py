@@ -65,5 +65,6 @@ def test_screenshots(browser, server: str, viewport: str, locale: str) -> None:
     page.goto("/books/new")
     page.fill("#title", "   ")
     page.click("button[type=submit].button-primary")
+    page.locator("#title[aria-invalid=true]").wait_for()  # the 422 page, not the form sent
     page.screenshot(path=OUT / f"form-errors-{viewport}-{locale}.png")
     context.close()
