@@ -15,10 +15,10 @@ from sqlalchemy import func, insert, inspect, select, text
 from bookshelf.database import is_postgres
 from bookshelf.extensions import db
 from bookshelf.models import Book
-from bookshelf.search.text import keys_of, suggestion_words
 from bookshelf.users.accounts import create_user, find_user
-from bookshelf.users.passwords import PASSWORD_MIN, is_common
+from bookshelf.users.passwords import password_problem
 from bookshelf.users.tokens import issue_token
+from bookshelf.wordforms import keys_of, suggestion_words
 
 CLASSICS = [
     {
@@ -199,10 +199,9 @@ def register_cli(app: Flask) -> None:
             click.echo(f"{user.username} is now an admin.")
             return
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        if len(password) < PASSWORD_MIN:
-            raise click.ClickException(f"The password needs at least {PASSWORD_MIN} characters.")
-        if is_common(password):
-            raise click.ClickException("That password is on a list of common passwords.")
+        problem = password_problem(password)
+        if problem is not None:
+            raise click.ClickException(problem)
         user = create_user(username, password, is_admin=True)
         click.echo(f"Created the admin {user.username}.")
 
