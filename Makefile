@@ -18,9 +18,12 @@ $(VENV)/.installed-main: requirements/main.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
+# The wheelhouse holds the pinned wheels for the releases the end-to-end deploy test builds,
+# so that `make test` needs no network after this one online install.
 $(VENV)/.installed-dev: requirements/dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip download --quiet --no-deps -d $(VENV)/wheelhouse -r requirements/dev.txt setuptools
 	touch $@ $(VENV)/.installed-main
 
 $(VENV)/.installed-bench: requirements/bench.txt pyproject.toml | $(BIN)/python
