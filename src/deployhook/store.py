@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """What recording a delivery did: ``duplicate`` when its key had been seen before (then
+    nothing was stored), else the deploy stored with it, if any."""
+
+    duplicate: bool
+    deploy: Deploy | None = None
 
 
 class Base(DeclarativeBase):
@@ -253,8 +263,12 @@ class Store:
     # -- receiving ---------------------------------------------------------------
     def record_delivery(
         self, key: str | None, event: str, outcome: str, deploy: Deploy | None = None
-    ) -> Deploy | bool | None:
-        """Store the delivery (and its deploy) atomically; False if the key was seen before."""
+    ) -> DeliveryRecord:
+        """Store the delivery (and its deploy) in one transaction.
+
+        A key seen before rolls the whole transaction back, the deploy with it, and the
+        result says ``duplicate``; otherwise it carries the stored deploy (if one was given).
+        """
         with self.session() as s:
             if deploy is not None:
                 s.add(deploy)
@@ -272,8 +286,8 @@ class Store:
                 s.commit()
             except IntegrityError:
                 s.rollback()
-                return False
-            return deploy
+                return DeliveryRecord(duplicate=True)
+            return DeliveryRecord(duplicate=False, deploy=deploy)
 
     def enqueue(self, **fields: Any) -> Deploy:
         """Queue a manual or rollback deploy (no delivery id)."""

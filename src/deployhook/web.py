@@ -111,7 +111,7 @@ def _record(decision: events.Decision, provider: str, event: str, delivery: str 
         if earlier is None:
             return _queue(decision.push, event, key)
         decision = events.Decision("ignored", _replay_reason(decision.push.sha, earlier))
-    if _store().record_delivery(key, event, decision.reason) is False:
+    if _store().record_delivery(key, event, decision.reason).duplicate:
         return _json({"status": "already received", "delivery": delivery}, 200)
     if decision.kind == "ping":
         return _json({"status": "pong", "provider": provider}, 200)
@@ -132,10 +132,10 @@ def _queue(push: events.PushEvent, event: str, key: str | None) -> Response:
         message=push.message,
         status="queued",
     )
-    stored = _store().record_delivery(key, event, "queued", deploy)
-    if stored is False:
+    recorded = _store().record_delivery(key, event, "queued", deploy)
+    if recorded.duplicate or recorded.deploy is None:
         return _json({"status": "already received", "delivery": push.delivery_key}, 200)
-    assert isinstance(stored, Deploy)
+    stored = recorded.deploy
     worker: Worker | None = current_app.extensions["deployhook"]["worker"]
     if worker is not None:
         worker.wake()
