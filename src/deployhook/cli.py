@@ -121,6 +121,9 @@ def worker_cmd(config_path: str | None) -> None:
         worker.stop()
 
 
+NOTIFY_DRAIN_SECONDS = 60.0
+
+
 def _wait(cfg: Config, store: Store, deploy: Deploy, timeout: float) -> Deploy:
     # Help the queue along in this process; the DB lock makes that safe even when
     # `deployhook serve` is running too (whoever claims first runs it).
@@ -131,6 +134,8 @@ def _wait(cfg: Config, store: Store, deploy: Deploy, timeout: float) -> Deploy:
         current = store.get(deploy.id)
         assert current is not None
         if current.status in FINAL:
+            # This process may have run the deploy: let its notifications go out first.
+            worker.notifier.drain(NOTIFY_DRAIN_SECONDS)
             return current
         if time.monotonic() > deadline:
             click.echo(

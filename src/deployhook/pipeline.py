@@ -116,6 +116,12 @@ class ReleasePipeline:
             return []
         return sorted(p.name for p in self.releases.iterdir() if RELEASE_RE.match(p.name))
 
+    def release_commit(self, name: str) -> str | None:
+        """The commit a kept release was built from (its REVISION file)."""
+        if not RELEASE_RE.match(name):
+            return None
+        return _revision(self.releases / name)
+
     def _env(self, release: Path, sha: str) -> dict[str, str]:
         # Added to the runner's allow-listed environment: the config's [commands] env and
         # the data a step needs about this deploy. The sha is a verified 40-hex string.
@@ -185,13 +191,20 @@ class ReleasePipeline:
         )
         try:
             for name, stage in stages:
+                if steps.cancel_requested():
+                    raise StageFailed(f"cancelled by the operator before {name}")
                 log.info("deploy #%s: %s", deploy.id, name)
                 stage(build)
         except StageFailed as exc:
-            log.info("deploy #%s %s: %s", deploy.id, exc.status, exc.reason)
+            status, reason = exc.status, exc.reason
+            if steps.cancel_requested():
+                # Only stages before the switch stop here: the live app was never touched.
+                status = "cancelled"
+                reason = f"cancelled by the operator during {name}; live app untouched"
+            log.info("deploy #%s %s: %s", deploy.id, status, reason)
             if build.release is not None:
                 self._remove_release(steps, build.release)
-            return Outcome(exc.status, exc.reason, build.fields())
+            return Outcome(status, reason, build.fields())
         log.info("deploy #%s: reload", deploy.id)
         return self.reload(build)
 
