@@ -41,6 +41,8 @@ class LiveNow:
 
     release: str | None
     commit: str | None
+    subject: str  # the commit message's first line, from git
+    author: str  # the commit's author, from git
     deploy: Deploy | None
     previous: str | None
     health: HealthAnswer | None
@@ -87,16 +89,28 @@ def live_now(pipeline: ReleasePipeline, store: Store, watch: HealthWatch) -> Liv
     """Everything the "Live now" panel shows."""
     release = pipeline.live_release()
     commit = pipeline.release_commit(release) if release else None
-    names = pipeline.release_names()
-    older = [n for n in names if release is not None and n < release]
+    deploy = store.last_success_of(release) if release else None
+    subject, author = (pipeline.release_subject(release) if release else None) or ("", "")
     running_id = store.lock_holder()
     return LiveNow(
         release=release,
         commit=commit,
-        deploy=store.last_success_of(release) if release else None,
-        previous=older[-1] if older else None,
+        subject=subject,
+        author=author,
+        deploy=deploy,
+        previous=_previous(pipeline, release, deploy),
         health=watch.answer(commit) if release else None,
         running=store.get(running_id) if running_id else None,
         queued=store.queued(),
         paused=store.is_paused(),
     )
+
+
+def _previous(pipeline: ReleasePipeline, live: str | None, deploy: Deploy | None) -> str | None:
+    # What was live before this release went live, if it is still on disk; else the newest
+    # older release (what `deployhook rollback` without a name would pick).
+    names = pipeline.release_names()
+    if deploy is not None and deploy.previous_release in names:
+        return deploy.previous_release
+    older = [n for n in names if live is not None and n < live]
+    return older[-1] if older else None

@@ -122,6 +122,16 @@ class ReleasePipeline:
             return None
         return _revision(self.releases / name)
 
+    def release_subject(self, name: str) -> tuple[str, str] | None:
+        """The commit message's first line and its author, from git, for a kept release."""
+        if not RELEASE_RE.match(name) or not (self.releases / name).is_dir():
+            return None
+        out = _git_out(self.releases / name, "log", "-1", "--format=%s%x00%an", "HEAD")
+        if not out or "\0" not in out:
+            return None
+        subject, _, author = out.partition("\0")
+        return subject, author
+
     def _env(self, release: Path, sha: str) -> dict[str, str]:
         # Added to the runner's allow-listed environment: the config's [commands] env and
         # the data a step needs about this deploy. The sha is a verified 40-hex string.

@@ -65,7 +65,10 @@
     box.querySelector(".step-state").replaceChildren(badge(d.state, d.label));
     box.querySelector(".step-time").textContent = d.duration;
     steps.querySelectorAll(".step-total").forEach(function (t) { t.textContent = String(d.total); });
-    if (d.state === "running") { box.open = true; }
+    // Follow the running step: open it, and close the ones opened for the same reason once
+    // they succeed (a step the reader opened stays open).
+    if (d.state === "running" && !box.open) { box.open = true; box.dataset.auto = "1"; }
+    if (d.state === "succeeded" && box.dataset.auto === "1") { box.open = false; }
     if (stick) { pre.scrollTop = pre.scrollHeight; }
     if (follow) { window.scrollTo(0, document.documentElement.scrollHeight); }
   }
