@@ -166,6 +166,7 @@ def deploy_page(deploy_id: int) -> str:
     return render_template(
         "deploy.html",
         deploy=deploy,
+        total=livelog.step_total(deploy, _pipeline().planned_steps),
         app_name=_app_name(),
         notifications=_store().notifications(deploy_id),
     )
@@ -177,7 +178,9 @@ def deploy_stream(deploy_id: int) -> Response:
     store = _store()
     if store.get(deploy_id) is None:
         abort(404)
-    events = livelog.stream(lambda: store.get(deploy_id), mask_credentials)
+    events = livelog.stream(
+        lambda: store.get(deploy_id), mask_credentials, planned=_pipeline().planned_steps
+    )
     response = Response(events, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through at once

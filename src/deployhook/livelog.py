@@ -68,16 +68,18 @@ class Follower:
     """Remembers what one browser has been sent, to send only what changed."""
 
     sent: dict[int, tuple[str, str, str]]
+    total: int = 0
 
-    def step_events(self, deploy: Deploy, mask: Callable[[str], str]) -> Iterator[dict[str, Any]]:
+    def step_events(
+        self, deploy: Deploy, mask: Callable[[str], str], total: int
+    ) -> Iterator[dict[str, Any]]:
         """One event per step whose state, duration or output changed."""
-        total = len(deploy.steps)
         for step in deploy.steps:
             text = mask(strip_ansi(step.output or ""))
             state = step_label(step)
             duration = "" if step.duration is None else f"{step.duration:.1f}s"
             old = self.sent.get(step.position)
-            if old == (text, state, duration):
+            if old == (text, state, duration) and total == self.total:
                 continue
             offset, added = _delta(old[0] if old else "", text)
             self.sent[step.position] = (text, state, duration)
@@ -99,10 +101,18 @@ def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
+def step_total(deploy: Deploy, planned: Callable[[Deploy], int] | None) -> int:
+    """The "of N": the real count once finished, else the plan (never fewer than so far)."""
+    if deploy.status in FINAL or planned is None:
+        return len(deploy.steps)
+    return max(planned(deploy), len(deploy.steps))
+
+
 def stream(
     load: Callable[[], Deploy | None],
     mask: Callable[[str], str],
     *,
+    planned: Callable[[Deploy], int] | None = None,
     poll: float = POLL_SECONDS,
     limit: float = STREAM_SECONDS,
 ) -> Iterator[str]:
@@ -115,8 +125,10 @@ def stream(
         if deploy is None:
             yield sse("gone", {})
             return
-        for data in follower.step_events(deploy, mask):
+        total = step_total(deploy, planned)
+        for data in follower.step_events(deploy, mask, total):
             yield sse("step", data)
+        follower.total = total
         if deploy.status in FINAL:
             yield sse("done", _summary(deploy, mask))
             return

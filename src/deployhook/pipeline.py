@@ -122,6 +122,39 @@ class ReleasePipeline:
             return None
         return _revision(self.releases / name)
 
+    def planned_steps(self, deploy: Deploy) -> int:
+        """How many steps this deploy has when nothing goes wrong, for "3 of 9" while it runs
+        (a failure adds cleanup steps; a finished deploy shows its real count)."""
+        cfg = self.config
+        reload_steps = self._planned_reload_steps(deploy)
+        if deploy.trigger == "rollback":
+            return 1 + reload_steps
+        first = (
+            any(step.name == "init cache" for step in deploy.steps)
+            or not (self.repo / "HEAD").exists()
+        )
+        return (
+            int(first)
+            + 2  # fetch, verify commit is on the branch
+            + int(deploy.trigger == "webhook")  # verify the push moves forward
+            + 2  # checkout, verify HEAD and write REVISION
+            + len(cfg.install)
+            + len(cfg.test)
+            + int(bool(cfg.shared_paths))  # link shared
+            + len(cfg.migrate)
+            + 1  # switch current
+            + reload_steps
+            + 1  # prune
+        )
+
+    def _planned_reload_steps(self, deploy: Deploy) -> int:
+        if deploy.options.get("skip_reload"):
+            return 1
+        method, health = self.config.reload_method, int(bool(self.config.health_url))
+        if method == "gunicorn-usr2":
+            return 1  # USR2 and the health check are one step
+        return int(method == "command") + health
+
     def release_subject(self, name: str) -> tuple[str, str] | None:
         """The commit message's first line and its author, from git, for a kept release."""
         if not RELEASE_RE.match(name) or not (self.releases / name).is_dir():

@@ -38,9 +38,9 @@ SHOTS = os.environ.get("DEPLOYHOOK_SCREENSHOTS")
 CHECK = """import sys, time
 MODE = {mode!r}
 if MODE == "slow":
-    for i in range(6):
+    for i in range(40):
         print(f"\\x1b[32mPASSED\\x1b[0m tests/test_app.py::test_{{i}}", flush=True)
-        time.sleep(0.5)
+        time.sleep(0.15)
 elif MODE == "fail":
     for i in range(60):
         print(f"PASSED tests/test_app.py::test_ok_{{i}}")
@@ -272,11 +272,24 @@ def test_dashboard_in_a_real_browser(browser: Any, site: Site, axe_source: str) 
     deploy_id = site.push(first, "Add the widget")
     page.goto(f"/deploys/{deploy_id}")
     page.evaluate("window.__sameDocument = true")
-    page.locator("pre.log", has_text="test_2").wait_for()
+    log = page.locator("pre.log", has_text="test_0")
+    log.wait_for()
     assert site.api(deploy_id)["status"] == "running"  # seen before the deploy finished
+    running = page.locator("details.step[open] .step-n").inner_text()
+    assert running == "7 of 11", running  # the plan: 11 steps when nothing goes wrong
+    page.locator("pre.log", has_text="test_20").wait_for()
+    # A reader at the end of the log stays at the end as lines arrive ...
+    assert log.evaluate("el => el.scrollHeight - el.scrollTop - el.clientHeight < 8")
+    assert log.evaluate("el => el.scrollHeight > el.clientHeight")
     shot(page, "live")
+    # ... one who scrolled up keeps their place.
+    log.evaluate("el => { el.scrollTop = 0; }")
+    page.locator("pre.log", has_text="test_32").wait_for()
+    assert log.evaluate("el => el.scrollTop") == 0
     page.locator("#deploy[data-done='succeeded']").wait_for(timeout=60_000)
     assert page.evaluate("window.__sameDocument") is True  # updated in place, never reloaded
+    totals = set(page.locator(".step-total").all_inner_texts())
+    assert totals == {"11"}, totals  # and the plan was right
     assert "all passed" in (page.locator("pre.log", has_text="all passed").text_content() or "")
     assert "\x1b" not in page.content()
     assert site.live() == first

@@ -91,3 +91,16 @@ def test_cancelled_deploy_removes_its_release_and_leaves_live_alone(
     assert len(releases) == 1 and done.release not in releases  # the new one was removed
     steps = [s.name for s in done.steps]
     assert steps[-1] == "remove release"
+
+
+def test_planned_step_count_matches_a_successful_deploy(
+    setup: Setup,  # noqa: F811 - the fixture from test_dh_pipeline
+) -> None:
+    # The deploy page says "3 of N" while a deploy runs; N must be what really happens.
+    cfg = setup.config(commands={"test": [["true"], ["true"]], "migrate": [["true"]]})
+    first = setup.run(cfg, setup.commit(), trigger="webhook")
+    second = setup.run(cfg, setup.commit(), trigger="manual")
+    assert (first.status, second.status) == ("succeeded", "succeeded")
+    pipeline = ReleasePipeline(cfg)
+    for done in (first, second):  # the first one also created the git cache
+        assert pipeline.planned_steps(done) == len(done.steps), [s.name for s in done.steps]
