@@ -278,3 +278,13 @@ def test_pages_send_protective_headers(client_for: Callable[..., Any]) -> None:
     assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
     assert resp.headers["Cache-Control"] == "no-store"
     assert client.get("/static/deployhook.css").status_code == 200
+
+
+def test_signin_rate_limit_is_validated(make_config: Callable[..., Any]) -> None:
+    from deployhook.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        make_config(server={"signin_rate_limit": 5})
+    assert "[server] signin_rate_limit must be a string, got 5" in err.value.problems
+    with pytest.raises(ConfigError, match="signin_rate_limit 'often' is not like"):
+        make_config(server={"signin_rate_limit": "often"})
