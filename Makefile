@@ -18,9 +18,12 @@ $(VENV)/.installed-main: requirements/main.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
+# The wheelhouse holds the pinned wheels for the releases the end-to-end deploy test builds,
+# so that `make test` needs no network after this one online install.
 $(VENV)/.installed-dev: requirements/dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip download --quiet --no-deps -d $(VENV)/wheelhouse -r requirements/dev.txt setuptools
 	touch $@ $(VENV)/.installed-main
 
 $(VENV)/.installed-bench: requirements/bench.txt pyproject.toml | $(BIN)/python
@@ -30,15 +33,16 @@ $(VENV)/.installed-bench: requirements/bench.txt pyproject.toml | $(BIN)/python
 
 # Message catalogues are compiled from the committed .po files, never committed as binaries.
 TRANSLATIONS := src/bookshelf/translations
+PYBABEL ?= $(BIN)/pybabel
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
 
 $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po | $(VENV)/.installed-main
 	$(BIN)/pybabel compile --use-fuzzy -d $(TRANSLATIONS) -l $*
 
 i18n-extract: install-dev
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --omit-header \
+	$(PYBABEL) extract -F babel.cfg -k _l -k lazy_gettext --no-location --omit-header \
 		-o $(TRANSLATIONS)/messages.pot src/bookshelf
-	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --width 100
+	$(PYBABEL) update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --width 100
 
 i18n-compile: $(CATALOGUES)
 

@@ -29,6 +29,10 @@ EXPLAINED = {
         "urlopen of the health URL: it comes from the operator's TOML, and "
         "deployhook.config rejects anything but an http(s) URL with a host"
     ),
+    ("src/deployhook/notify.py", "B310"): (
+        "urlopen of a notification target: the URL comes from the operator's TOML, and "
+        "deployhook.config rejects anything but an http(s) URL with a host"
+    ),
     ("src/bookshelf/search/highlight.py", "B704"): (
         "Markup of highlighted text: every piece of the book's text is escaped before the "
         "pieces are joined; the only markup added is the constant <mark> tag"

@@ -72,9 +72,9 @@ def register_extensions(app: Flask) -> None:
     from flask_babel import get_locale, lazy_gettext
 
     from bookshelf import database
-    from bookshelf.auth import load_user
     from bookshelf.i18n import LANGUAGES, format_date, select_locale
     from bookshelf.models import Visitor
+    from bookshelf.users.sessions import load_user
 
     db.init_app(app)
     register_migrations(app)

@@ -10,15 +10,16 @@ from typing import Any
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import func, insert, inspect, select, text
 
 from bookshelf.database import is_postgres
 from bookshelf.extensions import db
 from bookshelf.models import Book
-from bookshelf.search.text import keys_of, suggestion_words
 from bookshelf.users.accounts import create_user, find_user
-from bookshelf.users.passwords import PASSWORD_MIN, is_common
+from bookshelf.users.passwords import password_problem
 from bookshelf.users.tokens import issue_token
+from bookshelf.wordforms import keys_of, suggestion_words
 
 CLASSICS = [
     {
@@ -161,89 +162,101 @@ def insert_into_sqlite(batch: list[Row]) -> None:
     db.session.execute(insert(Book), [dict(zip(keys, row, strict=True)) for row in batch])
 
 
-def register_cli(app: Flask) -> None:
-    @app.cli.command("init-db")
-    @click.option("--yes", is_flag=True, help="Destroy the existing books without asking.")
-    def init_db(yes: bool) -> None:
-        """Recreate the schema and seed the two classic novels."""
-        # Imported here: Alembic and Mako cost every web worker 11 MB and only the CLI needs them.
-        from flask_migrate import downgrade, upgrade
+@click.command("init-db")
+@with_appcontext
+@click.option("--yes", is_flag=True, help="Destroy the existing books without asking.")
+def init_db(yes: bool) -> None:
+    """Recreate the schema and seed the two classic novels."""
+    # Imported here: Alembic and Mako cost every web worker 11 MB and only the CLI needs them.
+    from flask_migrate import downgrade, upgrade
 
-        if books_table_has_rows() and not yes:
-            raise click.ClickException(
-                "The database already holds books; init-db would delete them all. "
-                "Run again with --yes to do that."
-            )
-        downgrade(revision="base")
-        upgrade()
-        insert_classics()
-        click.echo("Initialised the database with 2 books.")
+    if books_table_has_rows() and not yes:
+        raise click.ClickException(
+            "The database already holds books; init-db would delete them all. "
+            "Run again with --yes to do that."
+        )
+    downgrade(revision="base")
+    upgrade()
+    insert_classics()
+    click.echo("Initialised the database with 2 books.")
 
-    @app.cli.command("seed-classics")
-    def seed_classics() -> None:
-        """Add the two classics if the catalogue is empty (what `make run` does)."""
-        if books_table_has_rows():
-            click.echo("The catalogue already has books; nothing to seed.")
-            return
-        insert_classics()
-        click.echo("Seeded 2 classics.")
 
-    @app.cli.command("create-admin")
-    @click.argument("username")
-    def create_admin(username: str) -> None:
-        """Make USERNAME an admin; create the account (asking for a password) if it is new."""
-        user = find_user(username)
-        if user is not None:
-            user.is_admin = True
-            db.session.commit()
-            click.echo(f"{user.username} is now an admin.")
-            return
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        if len(password) < PASSWORD_MIN:
-            raise click.ClickException(f"The password needs at least {PASSWORD_MIN} characters.")
-        if is_common(password):
-            raise click.ClickException("That password is on a list of common passwords.")
-        user = create_user(username, password, is_admin=True)
-        click.echo(f"Created the admin {user.username}.")
+@click.command("seed-classics")
+@with_appcontext
+def seed_classics() -> None:
+    """Add the two classics if the catalogue is empty (what `make run` does)."""
+    if books_table_has_rows():
+        click.echo("The catalogue already has books; nothing to seed.")
+        return
+    insert_classics()
+    click.echo("Seeded 2 classics.")
 
-    @app.cli.command("create-token")
-    @click.argument("username")
-    @click.argument("name", default="command line")
-    def create_token(username: str, name: str) -> None:
-        """Print a new personal API token for USERNAME (shown once; only its hash is kept)."""
-        user = find_user(username)
-        if user is None:
-            raise click.ClickException(f"There is no user {username!r}.")
-        _record, token = issue_token(user, name)
-        click.echo(token)
 
-    @app.cli.command("seed")
-    @click.option("--count", default=1000, show_default=True, type=click.IntRange(1, 50_000_000))
-    @click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1))
-    @click.option("--seed", "random_seed", default=1, show_default=True, help="Random seed.")
-    def seed(count: int, batch_size: int, random_seed: int) -> None:
-        """Insert COUNT synthetic books, in batches (COPY on PostgreSQL)."""
-        postgres = is_postgres()
-        write_batch = copy_into_postgres if postgres else insert_into_sqlite
-        started = time.perf_counter()
-        dropped = drop_postgres_indexes_for(count) if postgres else []
-        rows = synthetic_books(count, random_seed)
-        with click.progressbar(length=count, label="Seeding books") as bar:
-            if dropped:
-                # One transaction and one COPY: the server parses while Python generates.
-                with seed_vocabulary_instead_of_word_trigger():
-                    copy_into_postgres(counted(rows, bar, batch_size))
-            else:
-                for batch in batches(rows, batch_size):
-                    write_batch(batch)
-                    db.session.commit()
-                    bar.update(len(batch))
+@click.command("create-admin")
+@with_appcontext
+@click.argument("username")
+def create_admin(username: str) -> None:
+    """Make USERNAME an admin; create the account (asking for a password) if it is new."""
+    user = find_user(username)
+    if user is not None:
+        user.is_admin = True
+        db.session.commit()
+        click.echo(f"{user.username} is now an admin.")
+        return
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(password)
+    if problem is not None:
+        raise click.ClickException(problem)
+    user = create_user(username, password, is_admin=True)
+    click.echo(f"Created the admin {user.username}.")
+
+
+@click.command("create-token")
+@with_appcontext
+@click.argument("username")
+@click.argument("name", default="command line")
+def create_token(username: str, name: str) -> None:
+    """Print a new personal API token for USERNAME (shown once; only its hash is kept)."""
+    user = find_user(username)
+    if user is None:
+        raise click.ClickException(f"There is no user {username!r}.")
+    _record, token = issue_token(user, name)
+    click.echo(token)
+
+
+@click.command("seed")
+@with_appcontext
+@click.option("--count", default=1000, show_default=True, type=click.IntRange(1, 50_000_000))
+@click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1))
+@click.option("--seed", "random_seed", default=1, show_default=True, help="Random seed.")
+def seed(count: int, batch_size: int, random_seed: int) -> None:
+    """Insert COUNT synthetic books, in batches (COPY on PostgreSQL)."""
+    postgres = is_postgres()
+    write_batch = copy_into_postgres if postgres else insert_into_sqlite
+    started = time.perf_counter()
+    dropped = drop_postgres_indexes_for(count) if postgres else []
+    rows = synthetic_books(count, random_seed)
+    with click.progressbar(length=count, label="Seeding books") as bar:
         if dropped:
-            click.echo(f"Rebuilding {len(dropped)} indexes.")
-            recreate_postgres_indexes(dropped)
-            db.session.commit()
-        if postgres:
-            db.session.execute(db.text("ANALYZE books"))
-            db.session.commit()
-        elapsed = time.perf_counter() - started
-        click.echo(f"Inserted {count} books in {elapsed:.1f} s ({count / elapsed:,.0f} rows/s).")
+            # One transaction and one COPY: the server parses while Python generates.
+            with seed_vocabulary_instead_of_word_trigger():
+                copy_into_postgres(counted(rows, bar, batch_size))
+        else:
+            for batch in batches(rows, batch_size):
+                write_batch(batch)
+                db.session.commit()
+                bar.update(len(batch))
+    if dropped:
+        click.echo(f"Rebuilding {len(dropped)} indexes.")
+        recreate_postgres_indexes(dropped)
+        db.session.commit()
+    if postgres:
+        db.session.execute(db.text("ANALYZE books"))
+        db.session.commit()
+    elapsed = time.perf_counter() - started
+    click.echo(f"Inserted {count} books in {elapsed:.1f} s ({count / elapsed:,.0f} rows/s).")
+
+
+def register_cli(app: Flask) -> None:
+    for command in (init_db, seed_classics, create_admin, create_token, seed):
+        app.cli.add_command(command)

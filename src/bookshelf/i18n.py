@@ -1,4 +1,5 @@
-"""Language choice: the switcher's cookie first, then the browser's Accept-Language."""
+"""Language choice: the switcher's cookie first, then the browser's Accept-Language; the API
+is always English."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
+from bookshelf.errors import wants_problem_json
 from bookshelf.safe_redirect import local_target
 
 LANGUAGES = {"en": "English", "ru": "Русский"}
@@ -35,6 +37,12 @@ def format_date(value: dt.date | dt.datetime | None) -> str:
 
 
 def select_locale() -> str:
+    # The API's one rule for language: its problem documents are English, whatever
+    # Accept-Language or the cookie says. Clients are programs: they branch on `status` and
+    # the stable `type`/`title`, and a `detail` that changed with the caller's browser would
+    # only make logs and bug reports harder to match. Pages follow the reader.
+    if wants_problem_json():
+        return DEFAULT_LANGUAGE
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bookshelf.extensions import db
+from bookshelf.wordforms import keys_for
 
 TITLE_MAX = 150
 AUTHOR_MAX = 50
@@ -54,7 +55,7 @@ class User(UserMixin, db.Model):
 
     books: Mapped[list[Book]] = relationship(back_populates="added_by", passive_deletes=True)
 
-    # The signed-in session this object was loaded for (see bookshelf.auth.sessions): Flask-Login
+    # The signed-in session this object was loaded for (see bookshelf.users.sessions): Flask-Login
     # stores get_id() in the cookies, so the cookies name a revocable session, not the user.
     # Plain attributes, not columns: set per request by the user loader.
     session_key = None
@@ -156,9 +157,6 @@ class Visitor(AnonymousUserMixin):
 
 
 def _search_keys(context: Any) -> str | None:
-    # Imported here: the search package imports this module.
-    from bookshelf.search.text import keys_for
-
     params = context.get_current_parameters()
     return keys_for(params.get("title"), params.get("author"))
 

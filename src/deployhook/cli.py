@@ -63,6 +63,8 @@ def check_config(config_path: str | None) -> None:
         click.echo(f"  {stage}: {shown}")
     click.echo(f"  reload {cfg.reload_method}; health {cfg.health_url or '(none)'}")
     click.echo(f"  operator views {'enabled' if cfg.operator_token else 'disabled (no token)'}")
+    for target in cfg.notify:  # labels carry no path, query or password
+        click.echo(f"  notify {target.label} on {', '.join(target.events)}")
 
 
 @main.command()
@@ -121,6 +123,9 @@ def worker_cmd(config_path: str | None) -> None:
         worker.stop()
 
 
+NOTIFY_DRAIN_SECONDS = 60.0
+
+
 def _wait(cfg: Config, store: Store, deploy: Deploy, timeout: float) -> Deploy:
     # Help the queue along in this process; the DB lock makes that safe even when
     # `deployhook serve` is running too (whoever claims first runs it).
@@ -131,6 +136,8 @@ def _wait(cfg: Config, store: Store, deploy: Deploy, timeout: float) -> Deploy:
         current = store.get(deploy.id)
         assert current is not None
         if current.status in FINAL:
+            # This process may have run the deploy: let its notifications go out first.
+            worker.notifier.drain(NOTIFY_DRAIN_SECONDS)
             return current
         if time.monotonic() > deadline:
             click.echo(
@@ -236,6 +243,7 @@ def status(config_path: str | None, as_json: bool) -> None:
         "live_release": pipeline.live_release(),
         "releases": pipeline.release_names(),
         "running_deploy": store.lock_holder(),
+        "paused": store.is_paused(),
         "latest": latest[0].to_dict() if latest else None,
     }
     if as_json:
@@ -245,6 +253,8 @@ def status(config_path: str | None, as_json: bool) -> None:
     click.echo(f"app {cfg.app_name}: live release {data['live_release'] or '(none)'}")
     click.echo(f"releases: {', '.join(data['releases']) or '(none)'}")
     click.echo(f"running: {f'#{running}' if running else 'nothing'}")
+    if data["paused"]:
+        click.echo("automatic deploys: PAUSED (resume from the dashboard)")
     if latest:
         d = latest[0]
         click.echo(f"latest: #{d.id} {d.status} {d.commit_sha or '-'} {d.reason}".rstrip())

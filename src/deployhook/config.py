@@ -97,6 +97,36 @@ def weak_secret_problem(variable: str, value: str) -> str | None:
     return None
 
 
+NOTIFY_KINDS = ("webhook", "slack", "email")
+NOTIFY_EVENTS = ("succeeded", "failed", "rolled_back")
+NOTIFY_SECRET_ENV = "DEPLOYHOOK_NOTIFY_SECRET"  # noqa: S105 - a variable name
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    """Where to report finished deploys: a signed JSON webhook, a Slack-style incoming
+    webhook, or email over SMTP. The signing secret comes from the environment."""
+
+    kind: str
+    events: tuple[str, ...] = NOTIFY_EVENTS
+    url: str = ""
+    secret: str = field(default="", repr=False)
+    mail_url: str = ""
+    mail_from: str = ""
+    mail_to: tuple[str, ...] = ()
+    timeout: float = 5.0
+    attempts: int = 3
+
+    @property
+    def label(self) -> str:
+        """How pages name the target: never a path, query or password (a Slack webhook URL's
+        path is its secret)."""
+        if self.kind == "email":
+            host = urlparse(self.mail_url).hostname or "?"
+            return f"email to {', '.join(self.mail_to)} via {host}"
+        return f"{self.kind} {urlparse(self.url).hostname or '?'}"
+
+
 @dataclass(frozen=True)
 class Config:
     """Validated settings; built only by :func:`load_config` or :func:`config_from_dict`."""
@@ -113,6 +143,7 @@ class Config:
     database_url: str = ""
     max_body_bytes: int = 1024 * 1024
     rate_limit: str = "60/minute"
+    signin_rate_limit: str = "5/minute"
     allow_sha1: bool = False
     providers: tuple[str, ...] = PROVIDERS
     trust_proxy: int = 0
@@ -134,6 +165,7 @@ class Config:
     health_interval: float = 0.5
     health_confirmations: int = 3
     output_cap_bytes: int = 64 * 1024
+    notify: tuple[NotifyTarget, ...] = ()
 
     def timeout(self, step: str) -> float:
         """Seconds allowed for a stage: fetch, install, test, migrate, reload or health."""
@@ -241,6 +273,7 @@ def _server(t: Table) -> dict[str, Any]:
             "database_url",
             "max_body_bytes",
             "rate_limit",
+            "signin_rate_limit",
             "allow_sha1",
             "providers",
             "trust_proxy",
@@ -255,6 +288,7 @@ def _server(t: Table) -> dict[str, Any]:
         "database_url": t.get("database_url", str, ""),
         "max_body_bytes": t.get("max_body_bytes", int, 1024 * 1024),
         "rate_limit": t.get("rate_limit", str, "60/minute"),
+        "signin_rate_limit": t.get("signin_rate_limit", str, "5/minute"),
         "allow_sha1": t.get("allow_sha1", bool, False),
         "trust_proxy": t.get("trust_proxy", int, 0),
         "debounce_seconds": t.get("debounce_seconds", float, 2.0),
@@ -264,8 +298,9 @@ def _server(t: Table) -> dict[str, Any]:
         t.problem("port must be between 0 and 65535")
     if out["max_body_bytes"] < 1024:
         t.problem("max_body_bytes must be at least 1024")
-    if not _RATE_LIMIT.fullmatch(out["rate_limit"]):
-        t.problem(f"rate_limit {out['rate_limit']!r} is not like '60/minute'")
+    for key in ("rate_limit", "signin_rate_limit"):
+        if not _RATE_LIMIT.fullmatch(out[key]):
+            t.problem(f"{key} {out[key]!r} is not like '60/minute'")
     if out["trust_proxy"] < 0:
         t.problem("trust_proxy must be 0 (no proxy) or the number of proxies in front")
     if out["debounce_seconds"] < 0:
@@ -413,6 +448,85 @@ def _secrets(env: dict[str, str], require_secret: bool, problems: list[str]) -> 
 
 
 SECTIONS = ("server", "app", "commands", "timeouts", "reload", "health")
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+
+
+def _notify(items: Any, env: dict[str, str], problems: list[str]) -> tuple[NotifyTarget, ...]:
+    """``[[notify]]``: a list of tables, each one target."""
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        problems.append(f"[[notify]] must be a list of tables, got {items!r}")
+        return ()
+    targets = []
+    for n, item in enumerate(items, 1):
+        target = _notify_target(Table(f"notify {n}", item, problems), env)
+        if target is not None:
+            targets.append(target)
+    return tuple(targets)
+
+
+def _notify_target(t: Table, env: dict[str, str]) -> NotifyTarget | None:
+    t.unknown_keys(
+        {"kind", "events", "url", "secret_env", "mail_url", "from", "to", "timeout", "attempts"}
+    )
+    kind = t.get("kind", str, "")
+    if kind not in NOTIFY_KINDS:
+        t.problem(f"kind must be one of {list(NOTIFY_KINDS)}, got {kind!r}")
+        return None
+    events = t.strings("events", NOTIFY_EVENTS)
+    if events is not None and (not events or not set(events) <= set(NOTIFY_EVENTS)):
+        t.problem(f"events must be drawn from {list(NOTIFY_EVENTS)}, got {list(events)!r}")
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "events": events or NOTIFY_EVENTS,
+        "timeout": t.get("timeout", float, 5.0),
+        "attempts": t.get("attempts", int, 3),
+    }
+    if fields["timeout"] <= 0:
+        t.problem("timeout must be positive")
+    if not 1 <= fields["attempts"] <= 10:
+        t.problem("attempts must be between 1 and 10")
+    if kind == "email":
+        fields.update(_notify_email(t))
+    else:
+        fields.update(_notify_http(t, kind, env))
+    return NotifyTarget(**fields)
+
+
+def _notify_http(t: Table, kind: str, env: dict[str, str]) -> dict[str, Any]:
+    url = t.get("url", str, "")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        t.problem(f"url is required for kind {kind!r} and must be an http(s) URL")
+    out: dict[str, Any] = {"url": url}
+    if kind == "webhook":
+        variable = t.get("secret_env", str, NOTIFY_SECRET_ENV)
+        secret = env.get(variable, "")
+        if not secret:
+            t.problem(f"{variable} is unset: a webhook notification is always signed")
+        elif weak := weak_secret_problem(variable, secret):
+            t.problem(weak)
+        out["secret"] = secret
+    elif "secret_env" in t.data:
+        t.problem("secret_env only applies to kind 'webhook'")
+    return out
+
+
+def _notify_email(t: Table) -> dict[str, Any]:
+    mail_url = t.get("mail_url", str, "")
+    if urlparse(mail_url).scheme not in ("smtp", "smtps") or not urlparse(mail_url).hostname:
+        t.problem(
+            "mail_url must be like smtp://host:25, smtp://user:pass@host:587?starttls=1 "
+            "or smtps://host:465"
+        )
+    sender = t.get("from", str, "")
+    recipients = t.strings("to", ())
+    if not _EMAIL.fullmatch(sender):
+        t.problem(f"from must be an email address, got {sender!r}")
+    if recipients is not None and (
+        not recipients or not all(_EMAIL.fullmatch(r) for r in recipients)
+    ):
+        t.problem(f"to must be a non-empty list of email addresses, got {list(recipients)!r}")
+    return {"mail_url": mail_url, "mail_from": sender, "mail_to": recipients or ()}
 
 
 def config_from_dict(
@@ -432,8 +546,8 @@ def config_from_dict(
     problems: list[str] = []
     tables: dict[str, Table] = {}
     for name in data:
-        if name not in SECTIONS:
-            problems.append(f"unknown section [{name}] (known: {', '.join(SECTIONS)})")
+        if name not in SECTIONS and name != "notify":
+            problems.append(f"unknown section [{name}] (known: {', '.join(SECTIONS)}, notify)")
     for name in SECTIONS:
         value = data.get(name, {})
         if not isinstance(value, dict):
@@ -448,6 +562,7 @@ def config_from_dict(
     fields.update(_timeouts(tables["timeouts"]))
     fields.update(_reload(tables["reload"], base_dir))
     fields.update(_health(tables["health"], fields["reload_method"]))
+    fields["notify"] = _notify(data.get("notify", []), env, problems)
     if problems:
         raise ConfigError(problems)
 

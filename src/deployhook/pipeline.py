@@ -116,6 +116,55 @@ class ReleasePipeline:
             return []
         return sorted(p.name for p in self.releases.iterdir() if RELEASE_RE.match(p.name))
 
+    def release_commit(self, name: str) -> str | None:
+        """The commit a kept release was built from (its REVISION file)."""
+        if not RELEASE_RE.match(name):
+            return None
+        return _revision(self.releases / name)
+
+    def planned_steps(self, deploy: Deploy) -> int:
+        """How many steps this deploy has when nothing goes wrong, for "3 of 9" while it runs
+        (a failure adds cleanup steps; a finished deploy shows its real count)."""
+        cfg = self.config
+        reload_steps = self._planned_reload_steps(deploy)
+        if deploy.trigger == "rollback":
+            return 1 + reload_steps
+        first = (
+            any(step.name == "init cache" for step in deploy.steps)
+            or not (self.repo / "HEAD").exists()
+        )
+        return (
+            int(first)
+            + 2  # fetch, verify commit is on the branch
+            + int(deploy.trigger == "webhook")  # verify the push moves forward
+            + 2  # checkout, verify HEAD and write REVISION
+            + len(cfg.install)
+            + len(cfg.test)
+            + int(bool(cfg.shared_paths))  # link shared
+            + len(cfg.migrate)
+            + 1  # switch current
+            + reload_steps
+            + 1  # prune
+        )
+
+    def _planned_reload_steps(self, deploy: Deploy) -> int:
+        if deploy.options.get("skip_reload"):
+            return 1
+        method, health = self.config.reload_method, int(bool(self.config.health_url))
+        if method == "gunicorn-usr2":
+            return 1  # USR2 and the health check are one step
+        return int(method == "command") + health
+
+    def release_subject(self, name: str) -> tuple[str, str] | None:
+        """The commit message's first line and its author, from git, for a kept release."""
+        if not RELEASE_RE.match(name) or not (self.releases / name).is_dir():
+            return None
+        out = _git_out(self.releases / name, "log", "-1", "--format=%s%x00%an", "HEAD")
+        if not out or "\0" not in out:
+            return None
+        subject, _, author = out.partition("\0")
+        return subject, author
+
     def _env(self, release: Path, sha: str) -> dict[str, str]:
         # Added to the runner's allow-listed environment: the config's [commands] env and
         # the data a step needs about this deploy. The sha is a verified 40-hex string.
@@ -185,13 +234,20 @@ class ReleasePipeline:
         )
         try:
             for name, stage in stages:
+                if steps.cancel_requested():
+                    raise StageFailed(f"cancelled by the operator before {name}")
                 log.info("deploy #%s: %s", deploy.id, name)
                 stage(build)
         except StageFailed as exc:
-            log.info("deploy #%s %s: %s", deploy.id, exc.status, exc.reason)
+            status, reason = exc.status, exc.reason
+            if steps.cancel_requested():
+                # Only stages before the switch stop here: the live app was never touched.
+                status = "cancelled"
+                reason = f"cancelled by the operator during {name}; live app untouched"
+            log.info("deploy #%s %s: %s", deploy.id, status, reason)
             if build.release is not None:
                 self._remove_release(steps, build.release)
-            return Outcome(exc.status, exc.reason, build.fields())
+            return Outcome(status, reason, build.fields())
         log.info("deploy #%s: reload", deploy.id)
         return self.reload(build)
 

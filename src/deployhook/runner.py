@@ -116,6 +116,16 @@ class StepLogger:
         self.deploy_id = deploy_id
         self.output_cap = output_cap
         self.redactor = redactor or Redactor()
+        self._cancelled = False
+
+    def cancel_requested(self) -> bool:
+        """Whether an operator asked to cancel this deploy (remembered once seen)."""
+        if not self._cancelled:
+            try:
+                self._cancelled = self.store.cancel_requested(self.deploy_id)
+            except Exception:  # an unreadable flag must not break the deploy itself
+                log.warning("could not read the cancel flag of deploy %s", self.deploy_id)
+        return self._cancelled
 
     # -- the deploy row --------------------------------------------------------------------
     def update(self, **fields: Any) -> None:
@@ -171,6 +181,8 @@ class StepLogger:
         redactor before it is stored, even while the step is still running.
         """
         step = self.begin(name, argv)
+        if self.cancel_requested():
+            return self._end(step, None, "[deployhook: not started, the deploy was cancelled]")
         try:
             proc = subprocess.Popen(  # noqa: S603 - argv comes from the config, never the payload
                 list(argv),
@@ -193,6 +205,9 @@ class StepLogger:
                 _kill_group(proc)
             with _ACTIVE_LOCK:
                 _ACTIVE.discard(proc.pid)
+        if not finished and self._cancelled:
+            text += "\n[deployhook: cancelled by the operator, process group ended]"
+            return self._end(step, None, text)
         if not finished:
             text += f"\n[deployhook: timed out after {timeout:g}s, process group killed]"
             return self._end(step, None, text)
@@ -238,6 +253,10 @@ class StepLogger:
                 if now - last_flush >= FLUSH_EVERY:
                     last_flush = now
                     self.store.step_output(step.id, buf.text())
+                    if self.cancel_requested():
+                        exited = False
+                        _kill_group(proc)
+                        break
         reader.join(timeout=5)
         masked.close()
         return buf.text(), exited

@@ -7,12 +7,14 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -68,6 +70,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """What recording a delivery did: ``duplicate`` when its key had been seen before (then
+    nothing was stored), else the deploy stored with it, if any."""
+
+    duplicate: bool
+    deploy: Deploy | None = None
+
+
 class Base(DeclarativeBase):
     """Declarative base for deployhook's tables."""
 
@@ -92,6 +103,9 @@ class Deploy(Base):
     release: Mapped[str | None] = mapped_column(String(200))
     previous_release: Mapped[str | None] = mapped_column(String(200))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set by an operator's cancel while the deploy runs; the runner ends the step's process
+    # group and the pipeline stops before the switch.
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -205,6 +219,40 @@ class AppLock(Base):
     deploy_id: Mapped[int | None] = mapped_column(Integer)
     owner: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # While paused, webhook deploys stay queued (operator deploys still run); NULL on rows
+    # made by an older deployhook means not paused.
+    paused: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class AuditEntry(Base):
+    """One operator action: who (name given at sign-in, or the API token), when, from where."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    deploy_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class NotificationAttempt(Base):
+    """One attempt to tell a target about a finished deploy, and how it went."""
+
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deploy_id: Mapped[int] = mapped_column(Integer, index=True)
+    target: Mapped[str] = mapped_column(String(300))
+    event: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -253,8 +301,12 @@ class Store:
     # -- receiving ---------------------------------------------------------------
     def record_delivery(
         self, key: str | None, event: str, outcome: str, deploy: Deploy | None = None
-    ) -> Deploy | bool | None:
-        """Store the delivery (and its deploy) atomically; False if the key was seen before."""
+    ) -> DeliveryRecord:
+        """Store the delivery (and its deploy) in one transaction.
+
+        A key seen before rolls the whole transaction back, the deploy with it, and the
+        result says ``duplicate``; otherwise it carries the stored deploy (if one was given).
+        """
         with self.session() as s:
             if deploy is not None:
                 s.add(deploy)
@@ -272,8 +324,8 @@ class Store:
                 s.commit()
             except IntegrityError:
                 s.rollback()
-                return False
-            return deploy
+                return DeliveryRecord(duplicate=True)
+            return DeliveryRecord(duplicate=False, deploy=deploy)
 
     def enqueue(self, **fields: Any) -> Deploy:
         """Queue a manual or rollback deploy (no delivery id)."""
@@ -291,11 +343,14 @@ class Store:
         exactly one caller gets rowcount 1; the partial unique index backs it up.
         """
         with self.session() as s:
+            lock = s.get(AppLock, self.app_name)
+            paused = bool(lock and lock.paused)
+            # While paused only operator deploys run; webhook ones wait for resume.
+            eligible = [Deploy.app == self.app_name, Deploy.status == "queued"]
+            if paused:
+                eligible.append(Deploy.trigger != "webhook")
             newest = s.scalars(
-                select(Deploy)
-                .where(Deploy.app == self.app_name, Deploy.status == "queued")
-                .order_by(Deploy.id.desc())
-                .limit(1)
+                select(Deploy).where(*eligible).order_by(Deploy.id.desc()).limit(1)
             ).first()
             if newest is None:
                 s.rollback()
@@ -315,11 +370,7 @@ class Store:
                 return None
             s.execute(
                 update(Deploy)
-                .where(
-                    Deploy.app == self.app_name,
-                    Deploy.status == "queued",
-                    Deploy.id < newest.id,
-                )
+                .where(*eligible, Deploy.id < newest.id)
                 .values(
                     status="superseded",
                     reason=f"superseded by newer deploy #{newest.id}",
@@ -379,6 +430,134 @@ class Store:
             ).rowcount
             s.commit()
             return n == 1
+
+    def request_cancel(self, deploy_id: int) -> str:
+        """Cancel a queued deploy now, or ask the worker to stop a running one.
+
+        Returns "cancelled", "requested" (running: the worker ends it before the switch) or
+        "" when the deploy is already finished.
+        """
+        if self.cancel(deploy_id):
+            return "cancelled"
+        with self.session() as s:
+            n = s.execute(
+                update(Deploy)
+                .where(Deploy.id == deploy_id, Deploy.status == "running")
+                .values(cancel_requested_at=utcnow())
+            ).rowcount
+            s.commit()
+        return "requested" if n == 1 else ""
+
+    def cancel_requested(self, deploy_id: int) -> bool:
+        """True once an operator asked to cancel this running deploy."""
+        with self.session() as s:
+            return (
+                s.scalar(select(Deploy.cancel_requested_at).where(Deploy.id == deploy_id))
+                is not None
+            )
+
+    # -- pause and audit ---------------------------------------------------------------
+    def set_paused(self, paused: bool) -> None:
+        """Hold (or release) automatic deploys; webhooks are still recorded and queued."""
+        with self.session() as s:
+            s.execute(update(AppLock).where(AppLock.app == self.app_name).values(paused=paused))
+            s.commit()
+
+    def is_paused(self) -> bool:
+        """Whether automatic deploys are on hold."""
+        with self.session() as s:
+            lock = s.get(AppLock, self.app_name)
+            return bool(lock and lock.paused)
+
+    def audit(
+        self, actor: str, address: str, action: str, detail: str = "", deploy_id: int | None = None
+    ) -> None:
+        """Append an operator action to the audit log."""
+        with self.session() as s:
+            s.add(
+                AuditEntry(
+                    app=self.app_name,
+                    actor=actor[:100],
+                    address=address[:64],
+                    action=action[:32],
+                    detail=detail,
+                    deploy_id=deploy_id,
+                )
+            )
+            s.commit()
+
+    def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        """Newest first."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(AuditEntry)
+                    .where(AuditEntry.app == self.app_name)
+                    .order_by(AuditEntry.id.desc())
+                    .limit(limit)
+                ).all()
+            )
+
+    def record_notification(
+        self,
+        deploy_id: int,
+        target: str,
+        event: str,
+        attempt: int,
+        ok: bool,
+        detail: str,
+        duration: float,
+    ) -> None:
+        """Keep one notification attempt, for the deploy page."""
+        with self.session() as s:
+            s.add(
+                NotificationAttempt(
+                    deploy_id=deploy_id,
+                    target=target[:300],
+                    event=event,
+                    attempt=attempt,
+                    ok=ok,
+                    detail=detail[:2000],
+                    duration=duration,
+                )
+            )
+            s.commit()
+
+    def notifications(self, deploy_id: int) -> list[NotificationAttempt]:
+        """Attempts for one deploy, oldest first."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(NotificationAttempt)
+                    .where(NotificationAttempt.deploy_id == deploy_id)
+                    .order_by(NotificationAttempt.id)
+                ).all()
+            )
+
+    def queued(self) -> list[Deploy]:
+        """Deploys waiting for the worker, newest first."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(Deploy)
+                    .where(Deploy.app == self.app_name, Deploy.status == "queued")
+                    .order_by(Deploy.id.desc())
+                ).all()
+            )
+
+    def last_success_of(self, release: str) -> Deploy | None:
+        """The deploy that made ``release`` live most recently."""
+        with self.session() as s:
+            return s.scalars(
+                select(Deploy)
+                .where(
+                    Deploy.app == self.app_name,
+                    Deploy.release == release,
+                    Deploy.status == "succeeded",
+                )
+                .order_by(Deploy.id.desc())
+                .limit(1)
+            ).first()
 
     def recover(self, stale_after: float = 120.0, grace: float = 5.0) -> list[int]:
         """On start: if the lock's owner died, end the process groups of its unfinished steps

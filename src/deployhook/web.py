@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import json
 import logging
 from collections.abc import Callable
@@ -15,7 +12,6 @@ from flask import (
     Blueprint,
     Flask,
     Response,
-    abort,
     current_app,
     jsonify,
     render_template,
@@ -30,14 +26,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import events, signatures
+from . import auth, events, signatures
 from .config import Config, mask_credentials
+from .dashboard import operator
+from .livelog import strip_ansi
+from .overview import HealthWatch
+from .pipeline import ReleasePipeline
 from .store import Deploy, Store
 from .worker import Worker
 
 log = logging.getLogger(__name__)
 receiver = Blueprint("receiver", __name__)
-operator = Blueprint("operator", __name__)
 
 
 def _cfg() -> Config:
@@ -111,7 +110,7 @@ def _record(decision: events.Decision, provider: str, event: str, delivery: str 
         if earlier is None:
             return _queue(decision.push, event, key)
         decision = events.Decision("ignored", _replay_reason(decision.push.sha, earlier))
-    if _store().record_delivery(key, event, decision.reason) is False:
+    if _store().record_delivery(key, event, decision.reason).duplicate:
         return _json({"status": "already received", "delivery": delivery}, 200)
     if decision.kind == "ping":
         return _json({"status": "pong", "provider": provider}, 200)
@@ -132,10 +131,10 @@ def _queue(push: events.PushEvent, event: str, key: str | None) -> Response:
         message=push.message,
         status="queued",
     )
-    stored = _store().record_delivery(key, event, "queued", deploy)
-    if stored is False:
+    recorded = _store().record_delivery(key, event, "queued", deploy)
+    if recorded.duplicate or recorded.deploy is None:
         return _json({"status": "already received", "delivery": push.delivery_key}, 200)
-    assert isinstance(stored, Deploy)
+    stored = recorded.deploy
     worker: Worker | None = current_app.extensions["deployhook"]["worker"]
     if worker is not None:
         worker.wake()
@@ -223,82 +222,30 @@ def healthz() -> Response:
     return _json({"status": "ok"}, 200)
 
 
-# -- operator views -------------------------------------------------------------------------
-@operator.before_request
-def require_operator() -> Response | None:
-    """Token via ``Authorization: Bearer`` or HTTP Basic (any user name, token as password)."""
-    token = _cfg().operator_token
-    if not token:
-        return _json({"error": "operator views are disabled: no operator token configured"}, 404)
-    header = request.headers.get("Authorization", "")
-    given = ""
-    if header.startswith("Bearer "):
-        given = header[len("Bearer ") :].strip()
-    elif header.startswith("Basic "):
-        try:
-            decoded = base64.b64decode(header[len("Basic ") :], validate=True).decode("utf-8")
-            given = decoded.partition(":")[2]
-        except (binascii.Error, UnicodeDecodeError):
-            given = ""
-    if given and hmac.compare_digest(given.encode(), token.encode()):
-        return None
-    response = _json({"error": "authentication required"}, 401)
-    response.headers["WWW-Authenticate"] = 'Basic realm="deployhook"'
-    return response
-
-
-@operator.get("/")
-def dashboard() -> str:
-    """Latest deploys with status, commit, duration and pusher."""
-    store = _store()
-    return render_template(
-        "dashboard.html",
-        deploys=store.latest(50),
-        app_name=_cfg().app_name,
-        lock=store.lock_holder(),
-    )
-
-
-@operator.get("/deploys/<int:deploy_id>")
-def deploy_page(deploy_id: int) -> str:
-    """One deploy's steps; the page refreshes itself while the deploy is live."""
-    deploy = _store().get(deploy_id)
-    if deploy is None:
-        abort(404)
-    return render_template("deploy.html", deploy=deploy, app_name=_cfg().app_name)
-
-
-@operator.get("/api/deploys")
-def api_deploys() -> Response:
-    """JSON list of the latest deploys (``?limit=``, max 200)."""
-    limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 200)
-    return jsonify({"deploys": [_masked(d.to_dict()) for d in _store().latest(limit)]})
-
-
-@operator.get("/api/deploys/<int:deploy_id>")
-def api_deploy(deploy_id: int) -> Response:
-    """JSON for one deploy with its steps (the webhook's ``status_url``)."""
-    deploy = _store().get(deploy_id)
-    if deploy is None:
-        return _json({"error": "not found"}, 404)
-    return jsonify(_masked(deploy.to_dict(with_steps=True)))
-
-
-def _masked(value: Any) -> Any:
-    """Credentials in URLs (a token in git_url, in a fetch command or its output) become
-    ``***`` in everything the operator views show."""
-    if isinstance(value, str):
-        return mask_credentials(value)
-    if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(v) for v in value]
-    return value
-
-
 def _error_handler(exc: HTTPException) -> Response:
-    # JSON, short, and never a traceback or a hint about the secret.
-    return _json({"error": (exc.name or "error").lower()}, exc.code or 500)
+    # Short, and never a traceback or a hint about the secret: JSON for the webhook and the
+    # API, a page for a browser on the dashboard.
+    status = exc.code or 500
+    name = (exc.name or "error").lower()
+    html = request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+    if html and request.path != "/webhook" and not request.path.startswith("/api/"):
+        config: Config = current_app.extensions["deployhook"]["config"]
+        page = render_template(
+            "error.html",
+            title=exc.name or "Error",
+            message=_plain(status),
+            app_name=config.app_name,
+        )
+        return Response(page, status)
+    return _json({"error": name}, status)
+
+
+def _plain(status: int) -> str:
+    if status == 429:
+        return "Too many attempts from your address; wait a minute and try again."
+    if status == 404:
+        return "There is nothing here."
+    return "The request could not be handled."
 
 
 def _finalize(value: Any) -> Any:
@@ -329,7 +276,14 @@ def create_app(
             x_prefix=hops.get("prefix", 0),
         )
     store = store or Store(config.database_url, config.app_name)
-    app.extensions["deployhook"] = {"config": config, "store": store, "worker": worker}
+    app.extensions["deployhook"] = {
+        "config": config,
+        "store": store,
+        "worker": worker,
+        "pipeline": ReleasePipeline(config),
+        "health": HealthWatch(config),
+    }
+    auth.configure_sessions(app, config.operator_token)
     limiter = Limiter(
         key_func=get_remote_address,
         app=app,
@@ -342,10 +296,17 @@ def create_app(
     app.add_url_rule("/webhook", "webhook", limit(webhook), methods=["POST"])
     app.register_blueprint(receiver)
     app.register_blueprint(operator)
+    # Failed sign-ins only (answered 401) count towards the per-address limit.
+    limit_signin: Callable[[Any], Any] = limiter.limit(
+        config.signin_rate_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 401
+    )
+    app.view_functions["operator.signin"] = limit_signin(app.view_functions["operator.signin"])
     for code in (400, 401, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_handler)
     # Every value a template prints passes through here: no URL credentials on any page.
     app.jinja_env.finalize = _finalize
     app.jinja_env.filters["short"] = lambda sha: (sha or "")[:10]
     app.jinja_env.filters["seconds"] = lambda v: "" if v is None else f"{v:.1f}s"
+    app.jinja_env.filters["ansi"] = strip_ansi
+    app.jinja_env.filters["when"] = lambda t: "" if t is None else t.strftime("%Y-%m-%d %H:%M:%S")
     return app

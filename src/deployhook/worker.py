@@ -14,6 +14,7 @@ import threading
 from typing import Protocol
 
 from .config import Config
+from .notify import Notifier
 from .redact import Redactor, url_secrets
 from .results import Outcome
 from .runner import StepLogger
@@ -30,6 +31,10 @@ def redactor_for(config: Config) -> Redactor:
             config.operator_token,
             *url_secrets(config.git_url, lone_user_is_token=True),
             *url_secrets(config.database_url),
+            *(target.secret for target in config.notify),
+            # A Slack-style incoming webhook URL is itself the credential.
+            *(target.url for target in config.notify if target.kind == "slack"),
+            *(s for target in config.notify for s in url_secrets(target.mail_url)),
         ]
     )
 
@@ -58,6 +63,7 @@ class Worker:
         self.pipeline = pipeline
         self.poll_interval = poll_interval
         self.heartbeat_interval = heartbeat_interval
+        self.notifier = Notifier(store, config)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -94,6 +100,8 @@ class Worker:
             beat_stop.set()
             beater.join(timeout=1)
         steps.finish(outcome)
+        # After the outcome is stored: a slow or failing receiver cannot change or delay it.
+        self.notifier.submit(deploy.id)
         return self.store.get(deploy.id)
 
     def loop(self) -> None:
@@ -137,3 +145,4 @@ class Worker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.notifier.drain(timeout or 0)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -9,7 +12,12 @@ from bookshelf import create_app
 from bookshelf_helpers import app_config, create_account, csrf_token, sign_in
 
 
-def test_language_cookie_is_secure_in_production(database_uri: str) -> None:
+def test_language_cookie_is_secure_in_production(
+    database_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Production refuses an instance folder inside a virtualenv, where an installed package's
+    # default lies (as in a deploy's test gate); this test is about the cookie, not that rule.
+    monkeypatch.setenv("BOOKSHELF_INSTANCE_PATH", str(tmp_path))
     app = create_app(app_config(database_uri, TESTING=False))
     client = app.test_client()
     app.config["WTF_CSRF_ENABLED"] = False

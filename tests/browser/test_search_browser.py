@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bookshelf.search.sqlite import register_functions_on
-from bookshelf.search.text import keys_for
+from bookshelf.wordforms import keys_for
 
 # Added to the two classics of `flask seed-classics` (one is Anna Karenina, by Leo Tolstoy).
 BOOKS = [

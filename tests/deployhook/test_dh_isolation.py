@@ -4,7 +4,6 @@ step orphaned by a killed `deployhook serve` is ended on the next start."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
@@ -172,10 +171,7 @@ def test_a_step_printing_its_environment_reveals_no_secret(
         deploy_id = serve.push(sha, secret)
         record = serve.wait(deploy_id, lambda r: r["status"] not in ("queued", "running"))
         assert record["status"] == "succeeded", record
-        page = serve.get(
-            f"/deploys/{deploy_id}",
-            Authorization="Basic " + base64.b64encode(f"op:{token}".encode()).decode(),
-        ).decode()
+        page = serve.get(f"/deploys/{deploy_id}", Authorization=f"Bearer {token}").decode()
         api_text = json.dumps(record)
     finally:
         serve.stop()

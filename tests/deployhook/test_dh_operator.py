@@ -1,8 +1,7 @@
-"""Operator views: disabled without a token, 401 without login, HTML and JSON with one."""
+"""Operator views: disabled without a token, refused without sign-in, HTML and JSON with one."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -31,24 +30,28 @@ def test_views_require_the_token(client_for: Callable[..., Any]) -> None:
     client = client_for()
     _queue(client)
     for page in PAGES:
-        assert client.get(page).status_code == 401
-        assert client.get(page, headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert client.get(page, headers={"Authorization": "Basic !!!"}).status_code == 401
-    assert "Basic" in client.get("/").headers["WWW-Authenticate"]
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic !!!"}):
+            resp = client.get(page, headers=headers)
+            if page.startswith("/api/"):
+                assert resp.status_code == 401
+                assert "Bearer" in resp.headers["WWW-Authenticate"]
+            else:  # a browser is sent to the sign-in form, with the page to come back to
+                assert resp.status_code == 303
+                assert resp.headers["Location"].startswith("/signin?next=")
 
 
 def test_dashboard_and_detail(client_for: Callable[..., Any]) -> None:
     client = client_for()
     deploy_id, sha = _queue(client)
-    basic = base64.b64encode(f"ops:{TOKEN}".encode()).decode()
-    page = client.get("/", headers={"Authorization": f"Basic {basic}"})
+    page = client.get("/", headers=BEARER)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert sha[:10] in html and "octocat" in html and "queued" in html
     StepLogger(client.store, deploy_id).run("say hello", ["echo", "hello <b>"])
     detail = client.get(f"/deploys/{deploy_id}", headers=BEARER).get_data(as_text=True)
     assert "say hello" in detail and "hello &lt;b&gt;" in detail  # escaped output
-    assert 'http-equiv="refresh"' in detail  # live page while queued/running
+    assert 'data-live="yes"' in detail  # followed live while queued/running
+    assert 'http-equiv="refresh"' not in detail  # and never reloaded as a whole
     assert client.get("/deploys/999", headers=BEARER).status_code == 404
 
 

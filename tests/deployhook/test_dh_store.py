@@ -65,9 +65,12 @@ def test_delivery_ids_are_unique(db_url: str) -> None:
     store = Store(db_url, "app")
     try:
         first = store.record_delivery("github:abc", "push", "queued", Deploy(app="app"))
-        assert isinstance(first, Deploy)
+        assert not first.duplicate and isinstance(first.deploy, Deploy)
+        assert first.deploy.id is not None
         again = store.record_delivery("github:abc", "push", "queued", Deploy(app="app"))
-        assert again is False
+        assert again.duplicate and again.deploy is None
+        without_key = store.record_delivery(None, "ping", "pong")
+        assert not without_key.duplicate and without_key.deploy is None
         assert len(store.latest()) == 1  # the replay's deploy was rolled back with it
     finally:
         store.close()

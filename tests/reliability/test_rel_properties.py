@@ -21,11 +21,11 @@ from werkzeug.http import parse_cookie
 
 from bookshelf.books import preferences
 from bookshelf.books.queries import MAX_PER_PAGE, SORT_ORDERS
-from bookshelf.books.rules import BLANK_CHARACTERS
 from bookshelf.extensions import db
 from bookshelf.models import Book
 from bookshelf.reading_list import cookie as reading_list_cookie
 from bookshelf.signed_cookies import UnreadableCookie
+from bookshelf.text import BLANK_CHARACTERS
 from bookshelf_helpers import TEST_SECRET, add_books, create_account, csrf_token, sign_in
 
 # Bounded and reproducible: the same examples on every run and machine.

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Unauthorized
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound, Unauthorized
 from werkzeug.wrappers import Response
 
 from bookshelf.api import bp
@@ -38,7 +38,8 @@ from bookshelf.api.schemas import (
     BookSchema,
     UserSchema,
 )
-from bookshelf.books.routes import get_book
+from bookshelf.books.service import BookNotFound, NotAllowed, get_book
+from bookshelf.errors import handle_http_exception
 from bookshelf.extensions import csrf, db, limiter
 from bookshelf.models import Book, User
 from bookshelf.users.tokens import user_for_token
@@ -112,6 +113,19 @@ def authenticate() -> None:
         abort(415, description="Send the body as JSON with `Content-Type: application/json`.")
 
 
+# Not translated, like every message of the API: see bookshelf.i18n.select_locale.
+@bp.errorhandler(BookNotFound)
+def book_not_found(error: BookNotFound) -> Response | HTTPException:
+    return handle_http_exception(NotFound(f"There is no book with id {error.book_id}."))
+
+
+@bp.errorhandler(NotAllowed)
+def not_allowed(_error: NotAllowed) -> Response | HTTPException:
+    return handle_http_exception(
+        Forbidden("Only the person who added this book, or an admin, may change it.")
+    )
+
+
 def require_user() -> User:
     if not current_user.is_authenticated:
         raise unauthorized("This needs a personal API token (create one on your profile page).")
@@ -179,7 +193,7 @@ class BookResource(MethodView):
     def get(self, book_id: int) -> Response | tuple[Book, int, dict[str, str]]:
         """One book. Send its ETag as If-None-Match (or its Last-Modified as If-Modified-Since)
         to get 304 while it is unchanged."""
-        book = get_book(book_id)
+        book = get_book(book_id, check_owner=False)
         return not_modified(book) or book_response(book)
 
     @bp.arguments(BookInputSchema)

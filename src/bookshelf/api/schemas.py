@@ -8,8 +8,9 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
 
 from bookshelf.books.queries import DEFAULT_PER_PAGE, MAX_JUMP_PAGE, MAX_PER_PAGE, SORT_ORDERS
-from bookshelf.books.rules import BOOK_RULES, strip, text_pattern
+from bookshelf.books.rules import BOOK_RULES
 from bookshelf.search.queries import MAX_RESULT_PAGES, MAX_TERM_LENGTH
+from bookshelf.text import strip, text_pattern
 
 # Signed cursors carry up to two sort values (a 150-character title at most) and a page number.
 MAX_CURSOR_LENGTH = 1024
@@ -22,7 +23,7 @@ def rule_validators(name: str) -> list[validate.Validator]:
     if rule.max_length is not None:
         checks.append(validate.Length(max=rule.max_length))
         message = "Must not be blank or contain NUL." if rule.required else "Must not contain NUL."
-        checks.append(validate.Regexp(text_pattern(rule), error=message))
+        checks.append(validate.Regexp(text_pattern(rule.required), error=message))
     if rule.minimum is not None:
         checks.append(validate.Range(min=rule.minimum, max=rule.maximum))
     return checks

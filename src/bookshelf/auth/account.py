@@ -10,11 +10,11 @@ from werkzeug.wrappers import Response
 
 from bookshelf.auth import bp
 from bookshelf.auth.forms import DeleteAccountForm, PasswordChangeForm
-from bookshelf.auth.sessions import end_other_sessions, end_session
 from bookshelf.extensions import db
 from bookshelf.models import Book
 from bookshelf.reading_list.cookie import COOKIE_NAME as READING_LIST_COOKIE
 from bookshelf.signed_cookies import delete_cookie
+from bookshelf.users.sessions import end_other_sessions, end_session
 
 
 def to_profile() -> Response:

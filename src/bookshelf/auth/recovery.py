@@ -12,11 +12,11 @@ from bookshelf.auth import bp
 from bookshelf.auth.forms import EmailForm, ResetForm, ResetRequestForm
 from bookshelf.auth.links import RESET, VERIFY_EMAIL, find_link, issue_link, use_up
 from bookshelf.auth.mail import send_mail
-from bookshelf.auth.sessions import end_other_sessions
 from bookshelf.auth.throttle import clear_failures
 from bookshelf.extensions import db, limiter
 from bookshelf.models import User
 from bookshelf.no_store import no_store
+from bookshelf.users.sessions import end_other_sessions
 
 RESET_IN_SESSION = "reset_token"
 

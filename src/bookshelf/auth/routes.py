@@ -8,11 +8,11 @@ from werkzeug.wrappers import Response
 
 from bookshelf.auth import bp
 from bookshelf.auth.forms import LoginForm
-from bookshelf.auth.sessions import end_session
 from bookshelf.auth.throttle import clear_failures, record_failure, seconds_blocked
 from bookshelf.extensions import limiter
 from bookshelf.safe_redirect import local_target
 from bookshelf.users.accounts import find_user, start_session
+from bookshelf.users.sessions import end_session
 
 # Checked when the username is unknown, so both failures take the same time.
 _DUMMY_HASH = "scrypt:32768:8:1$k9Gq3iX0$" + "0" * 128

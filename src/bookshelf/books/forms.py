@@ -12,8 +12,9 @@ from wtforms.validators import (
     Regexp,
 )
 
-from bookshelf.books.rules import BOOK_RULES, strip, text_pattern
+from bookshelf.books.rules import BOOK_RULES
 from bookshelf.models import Book
+from bookshelf.text import strip, text_pattern
 
 
 def validators_for(name: str) -> list[object]:
@@ -28,7 +29,8 @@ def validators_for(name: str) -> list[object]:
         checks.append(Optional())
     if rule.max_length is not None:
         checks.append(Length(max=rule.max_length))
-        checks.append(Regexp(text_pattern(rule), message=_l("Remove the invisible characters.")))
+        invisible = _l("Remove the invisible characters.")
+        checks.append(Regexp(text_pattern(rule.required), message=invisible))
     if is_number:
         checks.append(NumberRange(min=rule.minimum, max=rule.maximum))
     return checks

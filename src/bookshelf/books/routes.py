@@ -4,6 +4,7 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 from werkzeug.wrappers import Response
 
 from bookshelf.books import bp
@@ -16,6 +17,8 @@ from bookshelf.books.queries import (
     catalogue_size,
     list_books,
 )
+from bookshelf.books.service import BookNotFound, NotAllowed, get_book
+from bookshelf.errors import handle_http_exception
 from bookshelf.extensions import db
 from bookshelf.ids import parse_id
 from bookshelf.models import Book
@@ -23,16 +26,16 @@ from bookshelf.models import Book
 UNPROCESSABLE = 422
 
 
-def get_book(book_id: int, check_owner: bool = False) -> Book:
-    """The book, or 404; with check_owner, 403 unless the current user may change it."""
-    book = db.session.get(Book, book_id)
-    if book is None:
-        abort(404, description=_("There is no book with id %(id)d.", id=book_id))
-    if check_owner and not current_user.can_change(book):
-        abort(
-            403, description=_("Only the person who added this book, or an admin, may change it.")
-        )
-    return book
+@bp.errorhandler(BookNotFound)
+def book_not_found(error: BookNotFound) -> Response | HTTPException:
+    return handle_http_exception(NotFound(_("There is no book with id %(id)d.", id=error.book_id)))
+
+
+@bp.errorhandler(NotAllowed)
+def not_allowed(_error: NotAllowed) -> Response | HTTPException:
+    return handle_http_exception(
+        Forbidden(_("Only the person who added this book, or an admin, may change it."))
+    )
 
 
 @bp.get("")
@@ -94,7 +97,7 @@ def create() -> tuple[str, int] | Response:
 
 @bp.get("/<id:book_id>")
 def show(book_id: int) -> str:
-    return render_template("books/show.html", book=get_book(book_id))
+    return render_template("books/show.html", book=get_book(book_id, check_owner=False))
 
 
 @bp.get("/<id:book_id>/edit")

@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 
 from bookshelf.models import Book
 from bookshelf.search.terms import Term
-from bookshelf.search.text import WORD, stem, translit_key
+from bookshelf.wordforms import WORD, stem, translit_key
 
 SNIPPET_WORDS = 24
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import event
 
 from bookshelf.models import Book
-from bookshelf.search.text import keys_for
+from bookshelf.wordforms import keys_for
 
 
 @event.listens_for(Book, "before_update")

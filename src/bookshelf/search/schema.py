@@ -35,7 +35,7 @@ SQLITE_FTS_TRIGGERS = [
 
 # PostgreSQL's `russian` configuration stems Cyrillic words with the Russian Snowball stemmer
 # and ASCII words with the English one, so one tsvector serves both languages. search_keys
-# holds the transliteration keys of title and author (bookshelf.search.text), weighted as
+# holds the transliteration keys of title and author (bookshelf.wordforms), weighted as
 # the author.
 PG_SEARCH_VECTOR_STEMMED = (
     "setweight(to_tsvector('russian', coalesce(title, '')), 'A') || "

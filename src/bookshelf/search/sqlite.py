@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from bookshelf.search.text import stemmed, suggestion_words
+from bookshelf.wordforms import stemmed, suggestion_words
 
 
 def _words_json(text: str | None) -> str:

@@ -14,7 +14,7 @@ from bookshelf.database import is_postgres
 from bookshelf.extensions import db
 from bookshelf.search.queries import count_matches
 from bookshelf.search.terms import parse
-from bookshelf.search.text import SUGGESTION_MIN
+from bookshelf.wordforms import SUGGESTION_MIN
 
 # pg_trgm's default threshold for `%`.
 MIN_SIMILARITY = 0.3

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bookshelf.search.text import stem, translit_key, words
+from bookshelf.wordforms import stem, translit_key, words
 
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 200

@@ -1,4 +1,4 @@
-"""People: sign-up, the list of users and their profile pages."""
+"""People: accounts, passwords, signed-in sessions, sign-up, the user list and profile pages."""
 
 from flask import Blueprint
 

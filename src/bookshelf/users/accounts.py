@@ -6,10 +6,10 @@ from flask import session
 from flask_login import login_user
 from sqlalchemy import select
 
-from bookshelf.auth.sessions import create_session
 from bookshelf.extensions import db
 from bookshelf.models import User
 from bookshelf.users.names import skeleton
+from bookshelf.users.sessions import create_session
 
 
 def find_user(username: str) -> User | None:

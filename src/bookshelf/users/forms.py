@@ -3,8 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-from bookshelf.books.rules import strip
 from bookshelf.models import TOKEN_NAME_MAX, USERNAME_MAX
+from bookshelf.text import strip
 from bookshelf.users.passwords import PASSWORD_MAX, PASSWORD_MIN, NotCommon
 
 

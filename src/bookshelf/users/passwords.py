@@ -1,4 +1,9 @@
-"""What a new password must be: long enough, and not one that attackers try first."""
+"""What a new password must be: long enough, and not one that attackers try first.
+
+The one place for these rules: the sign-up, change and reset forms build their validators
+from them (users.forms), sign-in forms cap the length with PASSWORD_MAX (auth.forms), and the
+CLI asks password_problem.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +42,17 @@ def common_passwords() -> frozenset[str]:
 def is_common(password: str) -> bool:
     # The list is lower-case: "Password123" is as guessable as "password123".
     return password.casefold() in common_passwords()
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused, or None: the rules of the forms, for the CLI."""
+    if len(password) < PASSWORD_MIN:
+        return f"The password needs at least {PASSWORD_MIN} characters."
+    if len(password) > PASSWORD_MAX:
+        return f"The password may have at most {PASSWORD_MAX} characters."
+    if is_common(password):
+        return "That password is on a list of common passwords."
+    return None
 
 
 class NotCommon:

@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from bookshelf.auth.sessions import user_sessions
 from bookshelf.extensions import db
 from bookshelf.ids import parse_id
 from bookshelf.models import USERNAME_MAX, ApiToken, Book, User
@@ -15,6 +14,7 @@ from bookshelf.no_store import no_store
 from bookshelf.users import bp
 from bookshelf.users.accounts import create_user, find_lookalike, find_user, start_session
 from bookshelf.users.forms import SignupForm, TokenForm
+from bookshelf.users.sessions import user_sessions
 from bookshelf.users.tokens import active_tokens, issue_token, revoke_token
 
 USERS_PER_PAGE = 50

@@ -24,7 +24,7 @@ from bookshelf.search.schema import (
     SQLITE_SUGGESTIONS,
     SQLITE_SUGGESTIONS_DROP,
 )
-from bookshelf.search.text import keys_for
+from bookshelf.wordforms import keys_for
 
 revision = "0006_search"
 down_revision = "0004_accounts"

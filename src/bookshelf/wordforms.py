@@ -1,5 +1,8 @@
 """Words, word forms and transliteration keys, the same for indexing and for queries.
 
+A module of its own, outside the search package: models fills Book.search_keys with it, and
+the search package imports models, so living inside search would make the two import each other.
+
 Word forms: the Snowball stemmers (PyStemmer), Russian for words with Cyrillic letters and
 English for the rest, which is also how PostgreSQL's `russian` configuration splits them.
 
