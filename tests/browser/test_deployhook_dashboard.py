@@ -11,7 +11,6 @@ import hmac
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from support import free_port
+from support import free_port, start_server, stop_group
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -109,14 +108,12 @@ class Site:
             "DEPLOYHOOK_SECRET": SECRET,
             "DEPLOYHOOK_OPERATOR_TOKEN": TOKEN,
         }
-        self.proc = subprocess.Popen(
-            [str(BIN / "deployhook"), "serve", "--config", str(self.config)],
+        self.proc = start_server(
+            [BIN / "deployhook", "serve", "--config", self.config],
+            tmp / "deployhook.log",
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            ready=f"{self.base}/healthz",
         )
-        self._wait_up()
 
     def _toml(self) -> str:
         return f"""
@@ -143,17 +140,6 @@ confirmations = 2
 [timeouts]
 health = 10
 """
-
-    def _wait_up(self) -> None:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.base}/healthz", timeout=1).close()  # noqa: S310
-                return
-            except OSError:
-                assert self.proc.poll() is None, "deployhook serve exited"
-                assert time.monotonic() < deadline, "deployhook serve did not answer"
-                time.sleep(0.1)
 
     def commit(self, mode: str, message: str) -> str:
         (self.origin / "check.py").write_text(CHECK.format(mode=mode))
@@ -205,11 +191,7 @@ health = 10
         return (self.deploy_to / "current" / "REVISION").read_text().strip()
 
     def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        stop_group(self.proc)
         self.app.server.shutdown()
 
 
