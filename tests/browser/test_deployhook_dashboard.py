@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -239,17 +239,8 @@ def sign_in_with_keyboard(page: Any) -> None:
     page.get_by_role("heading", name="Live now").wait_for()
 
 
-def test_dashboard_in_a_real_browser(browser: Any, site: Site, axe_source: str) -> None:
-    context = browser.new_context(
-        base_url=site.base, bypass_csp=True, viewport={"width": 1200, "height": 900}
-    )
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    problems: list[str] = []
-    sign_in_with_keyboard(page)
-    problems += axe_problems(page, axe_source)
-
-    # 1. A webhook deploy, watched live: output appears while it runs, no page reload.
+def watch_a_webhook_deploy_live(page: Any, site: Site) -> str:
+    """Output appears while the deploy runs, without a page reload; returns the commit."""
     first = site.commit("slow", "Add the widget")
     deploy_id = site.push(first, "Add the widget")
     page.goto(f"/deploys/{deploy_id}")
@@ -275,8 +266,11 @@ def test_dashboard_in_a_real_browser(browser: Any, site: Site, axe_source: str) 
     assert "all passed" in (page.locator("pre.log", has_text="all passed").text_content() or "")
     assert "\x1b" not in page.content()
     assert site.live() == first
+    return first
 
-    # 2. A failing deploy opens at the failing step, its last lines visible.
+
+def open_a_failed_deploy(page: Any, site: Site, axe: Callable[[], None]) -> None:
+    """A failing deploy opens at the failing step, its last lines visible."""
     failing = site.commit("fail", "Break the checkout")
     failed_id = site.push(failing, "Break the checkout")
     assert site.wait(failed_id)["status"] == "failed"
@@ -288,30 +282,35 @@ def test_dashboard_in_a_real_browser(browser: Any, site: Site, axe_source: str) 
     box, pre = page.get_by_text("FAILED tests/test_app.py", exact=False), failed_line.bounding_box()
     line = box.bounding_box()
     assert pre and line and pre["y"] <= line["y"] <= pre["y"] + pre["height"]  # visible
-    problems += axe_problems(page, axe_source)
+    axe()
     shot(page, "failed")
-    assert site.live() == first  # live app untouched
 
-    # 3. Deploy the branch tip from the dashboard, with its confirmation.
+
+def deploy_the_tip_from_the_dashboard(page: Any, site: Site, axe: Callable[[], None]) -> str:
+    """The deploy button asks first; returns the commit it made live."""
     fixed = site.commit("quick", "Fix the checkout")
     page.goto("/")
     page.get_by_role("button", name="Deploy…").click()
     assert "Deploy the tip of main?" in page.content()
-    problems += axe_problems(page, axe_source)
+    axe()
     confirm(page)
     page.locator("#deploy[data-done='succeeded']").wait_for(timeout=60_000)
     assert site.live() == fixed
+    return fixed
 
-    # 4. Roll back from the releases page.
+
+def roll_back_from_the_releases_page(page: Any, axe: Callable[[], None]) -> None:
     page.goto("/releases")
-    problems += axe_problems(page, axe_source)
+    axe()
     shot(page, "releases")
     page.get_by_role("button", name="Roll back to this").first.click()
     confirm(page)
     page.locator("#deploy[data-done='succeeded']").wait_for(timeout=60_000)
-    assert site.live() == first
 
-    # 5. Cancel a running deploy: its step ends, its release goes, live stays.
+
+def cancel_a_running_deploy(page: Any, site: Site) -> None:
+    """Its step ends and its release goes; what is live stays."""
+    live = site.live()
     hanging = site.commit("hang", "Slow tests")
     hang_id = site.push(hanging, "Slow tests")
     page.goto(f"/deploys/{hang_id}")
@@ -321,10 +320,14 @@ def test_dashboard_in_a_real_browser(browser: Any, site: Site, axe_source: str) 
     page.locator("#deploy[data-done='cancelled']").wait_for(timeout=30_000)
     record = site.api(hang_id)
     assert record["status"] == "cancelled" and "live app untouched" in record["reason"]
-    assert site.live() == first
+    assert site.live() == live
     assert record["release"] not in os.listdir(site.deploy_to / "releases")
 
-    # 6. Pause: a push is recorded and waits; resume deploys it.
+
+def pause_then_resume(
+    page: Any, site: Site, axe: Callable[[], None], first: str, fixed: str
+) -> None:
+    """While paused a push is recorded and waits; resuming deploys it."""
     page.goto("/")
     page.get_by_role("button", name="Pause automatic deploys…").click()
     confirm(page)
@@ -337,11 +340,34 @@ def test_dashboard_in_a_real_browser(browser: Any, site: Site, axe_source: str) 
     panel = page.locator("#live").inner_text()
     assert first[:10] in panel and "Add the widget" in panel and "Author\nAda" in panel
     assert f"-{fixed[:7]}" in panel and "healthy" in panel  # the release live before rollback
-    problems += axe_problems(page, axe_source)
+    axe()
     shot(page, "dashboard", full_page=True)
     page.get_by_role("button", name="Resume automatic deploys…").click()
     confirm(page)
     assert site.wait(later_id)["status"] == "succeeded" and site.live() == later
+
+
+def test_dashboard_in_a_real_browser(browser: Any, site: Site, axe_source: str) -> None:
+    context = browser.new_context(
+        base_url=site.base, bypass_csp=True, viewport={"width": 1200, "height": 900}
+    )
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    problems: list[str] = []
+
+    def axe() -> None:
+        problems.extend(axe_problems(page, axe_source))
+
+    sign_in_with_keyboard(page)
+    axe()
+    first = watch_a_webhook_deploy_live(page, site)
+    open_a_failed_deploy(page, site, axe)
+    assert site.live() == first  # the failed deploy left the live app untouched
+    fixed = deploy_the_tip_from_the_dashboard(page, site, axe)
+    roll_back_from_the_releases_page(page, axe)
+    assert site.live() == first
+    cancel_a_running_deploy(page, site)
+    pause_then_resume(page, site, axe, first, fixed)
 
     # The audit log lists every action with who and from where.
     page.goto("/audit")
@@ -349,9 +375,9 @@ def test_dashboard_in_a_real_browser(browser: Any, site: Site, axe_source: str) 
     for action in ("sign-in failed", "sign-in", "deploy", "rollback", "cancel", "pause", "resume"):
         assert action in audit
     assert "Ada" in audit and "127.0.0.1" in audit
-    problems += axe_problems(page, axe_source)
+    axe()
     page.goto("/signin")
-    problems += axe_problems(page, axe_source)
+    axe()
     context.close()
     assert problems == []
 
