@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export FLASK_APP := bookshelf
 
-.PHONY: run test lint format lock bench soak screenshots clean install install-dev i18n-extract i18n-compile
+.PHONY: run test lint format lock bench profile soak screenshots clean install install-dev i18n-extract i18n-compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,12 @@ clean:
 bench: $(VENV)/.installed-bench
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m bench.run
+
+# In-process breakdown of /books, /books/<id>, /search and /healthz by phase and hook (cProfile
+# and timers; bench/profile.py): bench/results/profile-*.md and docs/PERFORMANCE.md.
+# PROFILE_ARGS="--compare bench/results/profile-….json" prints before → after.
+profile: $(VENV)/.installed-bench i18n-compile
+	$(BIN)/python -m bench.profile $(PROFILE_ARGS)
 
 # bandit (medium/high findings must be explained in tools/audit.py), pip-audit on
 # requirements/*.txt, and a scan of tracked files for secrets. Needs the network for the

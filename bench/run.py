@@ -13,7 +13,8 @@ measurement)  BENCH_WARMUP=1  BENCH_CONCURRENCY=8  BENCH_DATABASES=postgresql,sq
 BENCH_PG=postgresql://postgres@127.0.0.1:5432  BENCH_SERVERS=1 (0 skips the comparison)
 BENCH_TARGETS=search_ (only the pages whose name starts with one of these comma-separated
 prefixes; skips the baselines and servers, and writes the JSON without regenerating
-docs/PERFORMANCE.md, which describes a full run).
+docs/PERFORMANCE.md, which describes a full run)  BENCH_PROFILE=1 (0 skips the in-process
+profile of bench/profile.py, otherwise run on the smallest catalogue and saved alongside).
 """
 
 from __future__ import annotations
@@ -664,6 +665,7 @@ def main() -> int:
                 bench_pages(results, procs, catalogues[db])
             for cat in catalogues.get("postgresql", []) if not settings.targets else []:
                 bench_baselines(results, procs, cat)
+            profiled = profile_catalogue(catalogues)
     finally:
         procs.close()
     info["loadavg_at_end"] = os.getloadavg()
@@ -697,7 +699,25 @@ def main() -> int:
     from bench.report import write_report
 
     write_report(out)
+    if profiled is not None:
+        # The report rewrites the document: put the profile's section back in.
+        from bench.profile import markdown, write_section
+
+        write_section(markdown(json.loads(profiled.read_text())))
     return 0
+
+
+def profile_catalogue(catalogues: dict[str, list[Catalogue]]) -> Path | None:
+    """The in-process breakdown (bench/profile.py) on the smallest PostgreSQL catalogue, else
+    the smallest SQLite one, while it still exists."""
+    from bench.profile import run_in_subprocess
+
+    cats = catalogues.get("postgresql") or catalogues.get("sqlite") or []
+    if not cats or os.environ.get("BENCH_PROFILE", "1") == "0":
+        return None
+    cat = min(cats, key=lambda c: c.rows)
+    log(f"{cat.db} {cat.rows:,}: in-process profile (bench/profile.py)")
+    return run_in_subprocess(cat.url)
 
 
 if __name__ == "__main__":

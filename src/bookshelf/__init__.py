@@ -72,7 +72,7 @@ def register_extensions(app: Flask) -> None:
     from flask_babel import get_locale, lazy_gettext
 
     from bookshelf import database
-    from bookshelf.i18n import LANGUAGES, format_date, select_locale
+    from bookshelf.i18n import LANGUAGES, format_date, install_template_gettext, select_locale
     from bookshelf.models import Visitor
     from bookshelf.users.sessions import load_user
 
@@ -80,6 +80,7 @@ def register_extensions(app: Flask) -> None:
     register_migrations(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_template_gettext(app)
     # The limiter object is shared by every app in the process and keeps the last app's
     # "enabled" flag as its default: say it for each app, or one app built with limits off
     # (a test, a load run) turns them off for the apps built after it.

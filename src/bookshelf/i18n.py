@@ -7,8 +7,9 @@ import datetime as dt
 from functools import lru_cache
 
 from babel import dates as babel_dates
-from flask import Blueprint, current_app, redirect, request, url_for
-from flask_babel import get_locale
+from babel.support import NullTranslations
+from flask import Blueprint, Flask, current_app, g, redirect, request, url_for
+from flask_babel import get_locale, get_translations
 from werkzeug.wrappers import Response
 
 from bookshelf.errors import wants_problem_json
@@ -22,6 +23,53 @@ ONE_YEAR = 365 * 24 * 3600
 bp = Blueprint("i18n", __name__)
 
 
+def _request_state() -> object | None:
+    """Flask-Babel's per-request namespace on `g`, or None outside a request."""
+    try:
+        return g._flask_babel
+    except (AttributeError, RuntimeError):  # no locale asked for yet; no app context
+        return None
+
+
+def current_translations() -> NullTranslations:
+    """The request's catalogue, looked up once per request and language.
+
+    Flask-Babel resolves the domain, the locale and its cache for every string (five proxy
+    look-ups on `g` each time), and a list page translates a string per row. This keeps the
+    result next to Flask-Babel's own locale on `g`, keyed by that locale object, so that
+    force_locale() or refresh(), which replace it, still get the right catalogue.
+    """
+    state = _request_state()
+    locale = getattr(state, "babel_locale", None)
+    if locale is not None:
+        cached = getattr(state, "bookshelf_translations", None)
+        if cached is not None and cached[0] is locale:
+            return cached[1]
+    translations = get_translations()
+    state = _request_state()  # get_translations() may have just created it
+    if state is not None and getattr(state, "babel_locale", None) is not None:
+        state.bookshelf_translations = (state.babel_locale, translations)  # type: ignore[attr-defined]
+    return translations
+
+
+def current_locale_name() -> str:
+    state = _request_state()
+    locale = getattr(state, "babel_locale", None)
+    return str(locale if locale is not None else get_locale())
+
+
+def install_template_gettext(app: Flask) -> None:
+    """The templates' `_`, `gettext` and `ngettext` through current_translations(), with
+    Jinja's new-style escaping and %-formatting as Flask-Babel installs them."""
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: current_translations().ugettext(s),
+        ngettext=lambda s, p, n: current_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: current_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: current_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
+
+
 @lru_cache(maxsize=4096)
 def _format_date(value: dt.date, locale: str) -> str:
     return babel_dates.format_date(value, format="medium", locale=locale)
@@ -33,7 +81,7 @@ def format_date(value: dt.date | dt.datetime | None) -> str:
         return ""
     if isinstance(value, dt.datetime):
         value = value.date()
-    return _format_date(value, str(get_locale()))
+    return _format_date(value, current_locale_name())
 
 
 def select_locale() -> str:

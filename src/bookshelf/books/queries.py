@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +52,14 @@ class CatalogueSize:
     exact: bool
 
 
+# What a list of books shows (the book_list macro): read as plain rows, without the ORM's
+# identity map or the joined load of who added each book that a whole Book brings.
+SUMMARY_COLUMNS = (Book.id, Book.title, Book.author, Book.pages_num, Book.date_added)
+
+
 @dataclass(frozen=True)
 class BookPage:
-    books: list[Book]
+    books: Sequence[Any]  # Book objects, or rows of SUMMARY_COLUMNS for list_books(summary=True)
     number: int | None  # None when reached through "last" and the total is not exact
     has_prev: bool
     has_next: bool
@@ -81,10 +87,6 @@ def sort_key(sort_name: str, book: Book) -> list[Any]:
     return [getattr(book, col.key) for col in SORT_ORDERS[sort_name].columns]
 
 
-def _seek(sort: SortOrder, anchor: Book, forward: bool) -> ColumnElement[bool]:
-    return _seek_values(sort, [getattr(anchor, col.key) for col in sort.columns], forward)
-
-
 def _seek_values(sort: SortOrder, values: list[Any], forward: bool) -> ColumnElement[bool]:
     greater = sort.descending != forward
     left = sort.columns[0] if len(values) == 1 else tuple_(*sort.columns)
@@ -100,17 +102,27 @@ def list_books(
     after: int | None = None,
     before: int | None = None,
     last: bool = False,
+    summary: bool = False,
 ) -> BookPage:
-    """One page of books. `after`/`before` are the ids of the rows the page continues from."""
+    """One page of books. `after`/`before` are the ids of the rows the page continues from.
+
+    With `summary`, the books are read-only rows of SUMMARY_COLUMNS, enough for a list page.
+    """
     sort = SORT_ORDERS[sort_name]
+    base = select(*SUMMARY_COLUMNS) if summary else select(Book)
+
+    def fetch(query: Select[Any]) -> list[Any]:
+        return list(db.session.execute(query).all() if summary else db.session.scalars(query))
+
     anchor_id = after if after is not None else before
     if anchor_id is not None:
-        anchor = db.session.get(Book, anchor_id)
-        if anchor is None:
+        values = db.session.execute(select(*sort.columns).where(Book.id == anchor_id)).first()
+        if values is None:
             raise AnchorNotFound(anchor_id)
         forward = after is not None
-        query = _ordered(select(Book).where(_seek(sort, anchor, forward)), sort, not forward)
-        rows = list(db.session.scalars(query.limit(per_page + 1)))
+        seek = _seek_values(sort, list(values), forward)
+        query = _ordered(base.where(seek), sort, not forward)
+        rows = fetch(query.limit(per_page + 1))
         more = len(rows) > per_page
         rows = rows[:per_page]
         if forward:
@@ -118,15 +130,13 @@ def list_books(
         rows.reverse()
         return BookPage(rows, page if more else 1, has_prev=more, has_next=True)
     if last:
-        query = _ordered(select(Book), sort, reverse=True).limit(per_page + 1)
-        rows = list(db.session.scalars(query))
+        rows = fetch(_ordered(base, sort, reverse=True).limit(per_page + 1))
         more = len(rows) > per_page
         rows = rows[:per_page]
         rows.reverse()
         return BookPage(rows, None if more else 1, has_prev=more, has_next=False)
     offset = (page - 1) * per_page
-    query = _ordered(select(Book), sort, reverse=False).offset(offset).limit(per_page + 1)
-    rows = list(db.session.scalars(query))
+    rows = fetch(_ordered(base, sort, reverse=False).offset(offset).limit(per_page + 1))
     return BookPage(rows[:per_page], page, has_prev=page > 1, has_next=len(rows) > per_page)
 
 

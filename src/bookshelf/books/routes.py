@@ -55,7 +55,9 @@ def index() -> str | Response:
             description=_("Pages past %(num)d are reached with Next and Last.", num=MAX_JUMP_PAGE),
         )
     try:
-        books_page = list_books(sort, per_page, page=page, after=after, before=before, last=last)
+        books_page = list_books(
+            sort, per_page, page=page, after=after, before=before, last=last, summary=True
+        )
     except AnchorNotFound:
         flash(_("The list changed while you were reading it; here is its first page."), "warning")
         return redirect(url_for("books.index", sort=sort, per_page=per_page))
