@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Request, current_app, g, request, session
+from flask import Flask, Request, g, request, session
 from flask.sessions import SecureCookieSessionInterface
+
+from . import appstate
 
 log = logging.getLogger(__name__)
 
@@ -153,4 +155,4 @@ def needs_csrf() -> bool:
 
 def token_of_app() -> str | None:
     """The configured operator token (None: operator views disabled)."""
-    return current_app.extensions["deployhook"]["config"].operator_token
+    return appstate.config().operator_token

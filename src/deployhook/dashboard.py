@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -22,40 +21,22 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import auth, livelog
-from .config import Config, mask_credentials
+from . import appstate, auth, livelog
+from .appstate import config as _cfg
+from .appstate import health as _watch
+from .appstate import json_response as _json
+from .appstate import pipeline as _pipeline
+from .appstate import store as _store
+from .config import mask_credentials
 from .events import is_sha
-from .overview import HealthWatch, live_now, releases
-from .pipeline import RELEASE_RE, ReleasePipeline
-from .store import Deploy, Store
-from .worker import Worker
+from .overview import live_now, releases
+from .pipeline import RELEASE_RE
+from .store import Deploy
 
 operator = Blueprint("operator", __name__)
 
 # Reachable without signing in (the sign-in page itself is rate limited in create_app).
 PUBLIC_ENDPOINTS = frozenset({"operator.signin"})
-
-
-def _cfg() -> Config:
-    return current_app.extensions["deployhook"]["config"]
-
-
-def _store() -> Store:
-    return current_app.extensions["deployhook"]["store"]
-
-
-def _pipeline() -> ReleasePipeline:
-    return current_app.extensions["deployhook"]["pipeline"]
-
-
-def _watch() -> HealthWatch:
-    return current_app.extensions["deployhook"]["health"]
-
-
-def _json(data: dict[str, Any], status: int) -> Response:
-    response = jsonify(data)
-    response.status_code = status
-    return response
 
 
 def _wants_json() -> bool:
@@ -101,7 +82,7 @@ def _app_name() -> str:
 
 @operator.app_context_processor
 def _template_globals() -> dict[str, Any]:
-    op = current_app.extensions["deployhook"]["config"].operator_token
+    op = _cfg().operator_token
     return {"csrf_token": auth.csrf_token if op else (lambda: "")}
 
 
@@ -281,7 +262,7 @@ def _queue(trigger: str, message: str, **fields: Any) -> Deploy:
         message=message,
         **fields,
     )
-    worker: Worker | None = current_app.extensions["deployhook"]["worker"]
+    worker = appstate.worker()
     if worker is not None:
         worker.wake()
     return deploy
@@ -375,7 +356,7 @@ def action_resume() -> BaseResponse | str:
     if not _confirmed():
         return _confirm("Resume", "Resume automatic deploys? The newest queued push deploys.", {})
     _store().set_paused(False)
-    worker: Worker | None = current_app.extensions["deployhook"]["worker"]
+    worker = appstate.worker()
     if worker is not None:
         worker.wake()
     _audit("resume", "automatic deploys resumed")

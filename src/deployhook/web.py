@@ -12,7 +12,6 @@ from flask import (
     Blueprint,
     Flask,
     Response,
-    current_app,
     jsonify,
     render_template,
     request,
@@ -26,7 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, events, signatures
+from . import appstate, auth, events, signatures
+from .appstate import config as _cfg
+from .appstate import json_response as _json
+from .appstate import store as _store
 from .config import Config, mask_credentials
 from .dashboard import operator
 from .livelog import strip_ansi
@@ -37,20 +39,6 @@ from .worker import Worker
 
 log = logging.getLogger(__name__)
 receiver = Blueprint("receiver", __name__)
-
-
-def _cfg() -> Config:
-    return current_app.extensions["deployhook"]["config"]
-
-
-def _store() -> Store:
-    return current_app.extensions["deployhook"]["store"]
-
-
-def _json(data: dict[str, Any], status: int) -> Response:
-    response = jsonify(data)
-    response.status_code = status
-    return response
 
 
 def webhook() -> Response:
@@ -135,7 +123,7 @@ def _queue(push: events.PushEvent, event: str, key: str | None) -> Response:
     if recorded.duplicate or recorded.deploy is None:
         return _json({"status": "already received", "delivery": push.delivery_key}, 200)
     stored = recorded.deploy
-    worker: Worker | None = current_app.extensions["deployhook"]["worker"]
+    worker = appstate.worker()
     if worker is not None:
         worker.wake()
     return _json(
@@ -229,7 +217,7 @@ def _error_handler(exc: HTTPException) -> Response:
     name = (exc.name or "error").lower()
     html = request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
     if html and request.path != "/webhook" and not request.path.startswith("/api/"):
-        config: Config = current_app.extensions["deployhook"]["config"]
+        config = _cfg()
         page = render_template(
             "error.html",
             title=exc.name or "Error",
