@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Text,
     func,
@@ -173,6 +174,7 @@ class Book(db.Model):
         Index("ix_books_title_id", "title", "id"),
         Index("ix_books_author_id", "author", "id"),
         Index("ix_books_pages_num_id", "pages_num", "id"),
+        Index("ix_books_year_id", "year", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -195,6 +197,13 @@ class Book(db.Model):
     updated_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), default=_utc_now, onupdate=_utc_now
     )
+    # Optional facts many books lack: unknown stays NULL, never a made-up value.
+    # ISBN-13 digits (an ISBN-10 is stored converted); shown hyphenated.
+    isbn: Mapped[str | None] = mapped_column(String(13), index=True)
+    # Publication year; negative for BC.
+    year: Mapped[int | None] = mapped_column(SmallInteger)
+    # SHA-256 of the stored cover image (files under the instance folder), or no cover.
+    cover: Mapped[str | None] = mapped_column(String(64))
 
     def update(self, fields: dict[str, object]) -> None:
         """Set validated fields (from the HTML form or the API); an empty review is no review."""
