@@ -56,9 +56,9 @@ def test_sign_up_creates_the_account_signs_in_and_redirects(
 @pytest.mark.parametrize(
     ("username", "password", "confirm", "message"),
     [
-        ("ab", PASSWORD, None, "Field must be between 3 and 30 characters long."),
+        ("ab", PASSWORD, None, "Use at least 3 characters."),
         ("bad name!", PASSWORD, None, "Use letters, digits, dots, dashes and underscores only."),
-        ("anna", "short", None, "Field must be between 10 and 256 characters long."),
+        ("anna", "short", None, "Use at least 10 characters."),
         ("anna", PASSWORD, "different password", "The passwords differ."),
     ],
 )

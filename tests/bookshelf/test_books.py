@@ -70,16 +70,16 @@ def test_create_redirects_to_the_book_with_a_success_flash(
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("title", "", "This field is required."),
-        ("title", "   ", "This field is required."),
-        ("title", "x" * 151, "Field cannot be longer than 150 characters."),
-        ("author", "", "This field is required."),
-        ("author", "y" * 51, "Field cannot be longer than 50 characters."),
-        ("pages_num", "", "This field is required."),
-        ("pages_num", "many", "Not a valid integer value."),
-        ("pages_num", "0", "Number must be between 1 and 100000."),
-        ("pages_num", "-5", "Number must be between 1 and 100000."),
-        ("pages_num", "10000000000000000000000", "Number must be between 1 and 100000."),
+        ("title", "", "Fill in this field."),
+        ("title", "   ", "Fill in this field."),
+        ("title", "x" * 151, "Use at most 150 characters."),
+        ("author", "", "Fill in this field."),
+        ("author", "y" * 51, "Use at most 50 characters."),
+        ("pages_num", "", "Fill in this field."),
+        ("pages_num", "many", "Enter a whole number, in digits."),
+        ("pages_num", "0", "Enter a number from 1 to 100000."),
+        ("pages_num", "-5", "Enter a number from 1 to 100000."),
+        ("pages_num", "10000000000000000000000", "Enter a number from 1 to 100000."),
     ],
 )
 def test_invalid_book_is_422_with_errors_and_the_input_kept(
@@ -189,7 +189,7 @@ def test_invalid_update_keeps_input_and_the_stored_book(
     )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert 'value="New title"' in html and "Not a valid integer value." in html
+    assert 'value="New title"' in html and "Enter a whole number, in digits." in html
     assert stored(app, book_id).title == "Oblomov"  # type: ignore[union-attr]
 
 

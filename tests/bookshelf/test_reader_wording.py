@@ -58,8 +58,8 @@ def test_russian_search_page_is_headed_search_not_find(client: FlaskClient) -> N
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("en", ["Enter a username.", "Use 3 to 30 characters.", "The passwords differ."]),
-        ("ru", ["Введите имя пользователя.", "От 3 до 30 символов.", "Пароли не совпадают."]),
+        ("en", ["Enter a username.", "Use at least 3 characters.", "The passwords differ."]),
+        ("ru", ["Введите имя пользователя.", "Не меньше 3 символов.", "Пароли не совпадают."]),
     ],
 )
 def test_sign_up_errors_are_worded_by_the_site(

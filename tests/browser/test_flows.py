@@ -76,8 +76,8 @@ def test_a_validation_error_is_shown_inline_and_keeps_the_input(page: Page) -> N
     expect(page.locator(".flash-error")).to_be_visible()
     expect(page.get_by_label("Title")).to_have_value("Dead Souls")
     expect(page.get_by_label("Pages")).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#pages_num-error")).to_have_text("Number must be between 1 and 100000.")
-    expect(page.locator("#author-error")).to_have_text("This field is required.")
+    expect(page.locator("#pages_num-error")).to_have_text("Enter a number from 1 to 100000.")
+    expect(page.locator("#author-error")).to_have_text("Fill in this field.")
     expect(page.get_by_label("Author")).to_have_attribute("aria-describedby", "author-error")
 
 

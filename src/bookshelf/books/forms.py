@@ -2,19 +2,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-    Regexp,
-)
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Optional, Regexp
 
 from bookshelf.books.rules import BOOK_RULES
 from bookshelf.models import Book
 from bookshelf.text import strip, text_pattern
+from bookshelf.validators import Length, NumberRange, WholeNumberField, entered, required
 
 
 def validators_for(name: str) -> list[object]:
@@ -24,7 +18,7 @@ def validators_for(name: str) -> list[object]:
     checks: list[object] = []
     if rule.required:
         # InputRequired for numbers: DataRequired would call 0 "missing" instead of "too small".
-        checks.append(InputRequired() if is_number else DataRequired())
+        checks.append(entered() if is_number else required())
     else:
         checks.append(Optional())
     if rule.max_length is not None:
@@ -39,7 +33,7 @@ def validators_for(name: str) -> list[object]:
 class BookForm(FlaskForm):
     title = StringField(_l("Title"), filters=[strip], validators=validators_for("title"))
     author = StringField(_l("Author"), filters=[strip], validators=validators_for("author"))
-    pages_num = IntegerField(_l("Pages"), validators=validators_for("pages_num"))
+    pages_num = WholeNumberField(_l("Pages"), validators=validators_for("pages_num"))
     review = TextAreaField(_l("Review"), filters=[strip], validators=validators_for("review"))
 
     def apply_to(self, book: Book) -> None:

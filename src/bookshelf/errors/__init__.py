@@ -29,6 +29,28 @@ TITLES = {
     503: _l("Temporarily unavailable"),
 }
 
+# Said when the code that stopped the request gave no reason of its own: the framework's
+# defaults are English only and written for developers ("The requested URL was not found on
+# the server. If you entered the URL manually…").
+MESSAGES = {
+    400: _l("The request could not be understood. Go back and try again."),
+    403: _l("You may not do this."),
+    404: _l("There is no page at this address."),
+    405: _l("This page cannot be opened this way."),
+    413: _l("What was sent is too large."),
+    414: _l("This address is too long."),
+    422: _l("What was sent could not be used."),
+    429: _l("Too many requests. Wait a little and try again."),
+}
+
+
+def page_message(error: HTTPException) -> str:
+    """The reason shown on an error page: the one given when aborting, else ours, translated."""
+    given = error.description
+    if given and given != type(error).description:
+        return given
+    return str(MESSAGES.get(error.code or 0, ""))
+
 
 def wants_problem_json() -> bool:
     return request.path.startswith("/api/")
@@ -72,7 +94,7 @@ def handle_http_exception(error: HTTPException) -> Response | HTTPException:
         detail = "Some fields are invalid; see `errors`." if errors else error.description or ""
         response = problem(error.code, detail, errors)
     else:
-        response = make_response(render_error(error.code, error.description or ""))
+        response = make_response(render_error(error.code, page_message(error)))
     # Keep the headers the error carries, such as Allow on 405 and Retry-After on 429.
     for name, value in error.get_headers():
         if name.lower() != "content-type":

@@ -1,18 +1,23 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms.validators import EqualTo, Regexp
 
 from bookshelf.models import TOKEN_NAME_MAX, USERNAME_MAX
 from bookshelf.text import strip
 from bookshelf.users.passwords import PASSWORD_MAX, PASSWORD_MIN, NotCommon
+from bookshelf.validators import Length, required
 
 
 def new_password_field(label: str | None = None) -> PasswordField:
     """The rules for every password someone chooses: sign-up, change and reset."""
     return PasswordField(
         label or _l("Password"),
-        validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX), NotCommon()],
+        validators=[
+            required(_l("Enter a password.")),
+            Length(min=PASSWORD_MIN, max=PASSWORD_MAX),
+            NotCommon(),
+        ],
         description=_l("At least %(num)d characters.", num=PASSWORD_MIN),
     )
 
@@ -20,7 +25,10 @@ def new_password_field(label: str | None = None) -> PasswordField:
 def confirm_field() -> PasswordField:
     return PasswordField(
         _l("Repeat the password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        validators=[
+            required(_l("Repeat the password.")),
+            EqualTo("password", message=_l("The passwords differ.")),
+        ],
     )
 
 
@@ -29,7 +37,7 @@ class SignupForm(FlaskForm):
         _l("Username"),
         filters=[strip],
         validators=[
-            DataRequired(),
+            required(_l("Enter a username.")),
             Length(min=3, max=USERNAME_MAX),
             Regexp(
                 r"^[\w.-]+$",
@@ -45,5 +53,5 @@ class TokenForm(FlaskForm):
     name = StringField(
         _l("What is this token for?"),
         filters=[strip],
-        validators=[DataRequired(), Length(max=TOKEN_NAME_MAX)],
+        validators=[required(), Length(max=TOKEN_NAME_MAX)],
     )
