@@ -57,7 +57,7 @@ def test_no_page_scrolls_sideways_at_320_px(browser, server: str, locale: str) -
     profile = sign_up_with_a_token(page)
     for path in [*SIGNED_IN_PAGES, profile]:
         page.goto(path)
-        wide[path] = sideways(page)
+        wide[f"signed in: {path}"] = sideways(page)
     context.close()
     assert {path: px for path, px in wide.items() if px > 0} == {}
     assert len(wide) == len(ANONYMOUS_PAGES) + len(SIGNED_IN_PAGES) + 1
