@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from dh_helpers import random_sha
 from test_dh_pipeline import Setup, setup  # noqa: F401 - git origin + fake app server, and its fixture
 
@@ -21,6 +22,17 @@ from deployhook.worker import Worker
 SPAWN = (
     "import subprocess, sys, time; "
     "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)']); "
+    "open(sys.argv[1], 'w').write(str(c.pid)); print('started', flush=True); time.sleep(120)"
+)
+
+# The same, but the grandchild writes nowhere (a server a test started, output to /dev/null)
+# and takes a second to clean up after SIGTERM, while the step's own process exits at once:
+# the step's output closing says nothing about the grandchild still running.
+SPAWN_SLOW_TO_DIE = (
+    "import subprocess, sys, time; "
+    "c = subprocess.Popen([sys.executable, '-c', 'import signal, sys, time; "
+    "signal.signal(signal.SIGTERM, lambda *a: (time.sleep(1), sys.exit(0))); time.sleep(120)'], "
+    "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
     "open(sys.argv[1], 'w').write(str(c.pid)); print('started', flush=True); time.sleep(120)"
 )
 
@@ -49,13 +61,14 @@ def _cancel_when(store: Store, deploy_id: int, ready: Path) -> threading.Thread:
     return thread
 
 
-def test_cancel_ends_the_steps_process_group(store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("spawn", [SPAWN, SPAWN_SLOW_TO_DIE], ids=["dies-at-once", "slow-to-die"])
+def test_cancel_ends_the_steps_process_group(store: Store, tmp_path: Path, spawn: str) -> None:
     deploy = store.enqueue(trigger="manual", commit_sha=random_sha(), ref="refs/heads/main")
     assert store.claim() is not None
     pidfile = tmp_path / "child.pid"
     canceller = _cancel_when(store, deploy.id, pidfile)
     started = time.monotonic()
-    result = StepLogger(store, deploy.id).run("test", [sys.executable, "-c", SPAWN, str(pidfile)])
+    result = StepLogger(store, deploy.id).run("test", [sys.executable, "-c", spawn, str(pidfile)])
     elapsed = time.monotonic() - started
     canceller.join(5)
     assert not result.ok and result.exit_code is None
