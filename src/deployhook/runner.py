@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .procs import end_group
 from .redact import Redactor
 from .results import Outcome, StepResult
 from .store import Store
@@ -268,13 +269,8 @@ class StepFailed(Exception):
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     # TERM first so test runners can clean up; KILL whatever is left after a grace period.
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    # The step's own process exiting is not enough: a server it started may still be
+    # shutting down with its output elsewhere, so the whole group is watched in /proc.
+    end_group(proc.pid, grace=5.0)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5.0)
