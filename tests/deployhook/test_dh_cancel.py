@@ -14,6 +14,7 @@ from dh_helpers import random_sha
 from test_dh_pipeline import Setup, setup  # noqa: F401 - git origin + fake app server, and its fixture
 
 from deployhook.pipeline import ReleasePipeline
+from deployhook.procs import pid_alive
 from deployhook.runner import StepLogger
 from deployhook.store import Store
 from deployhook.worker import Worker
@@ -35,18 +36,6 @@ SPAWN_SLOW_TO_DIE = (
     "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
     "open(sys.argv[1], 'w').write(str(c.pid)); print('started', flush=True); time.sleep(120)"
 )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead for our purpose: it runs nothing.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
 
 
 def _cancel_when(store: Store, deploy_id: int, ready: Path) -> threading.Thread:
@@ -74,7 +63,7 @@ def test_cancel_ends_the_steps_process_group(store: Store, tmp_path: Path, spawn
     assert not result.ok and result.exit_code is None
     assert "cancelled by the operator, process group ended" in result.output
     assert elapsed < 15  # not the 120 s the step wanted
-    assert not _alive(int(pidfile.read_text()))  # the grandchild went with the group
+    assert not pid_alive(int(pidfile.read_text()))  # the grandchild went with the group
 
 
 def test_cancelled_deploy_removes_its_release_and_leaves_live_alone(

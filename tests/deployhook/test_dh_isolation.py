@@ -23,6 +23,7 @@ from dh_helpers import base_config, push_payload, sign256, start_deployhook, to_
 
 from deployhook.config import config_from_dict
 from deployhook.pipeline import ReleasePipeline
+from deployhook.procs import pid_alive
 from deployhook.redact import Redactor, url_secrets
 from deployhook.runner import StepLogger
 from deployhook.store import AppLock, Store
@@ -53,15 +54,6 @@ def _origin(tmp: Path) -> tuple[Path, str]:
     _git(origin, "add", "-A")
     _git(origin, "commit", "-q", "-m", "v1")
     return origin, _git(origin, "rev-parse", "HEAD")
-
-
-def _alive(pid: int) -> bool:
-    # A zombie has finished running; only its exit status waits for a parent.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def _toml(data: dict[str, Any]) -> str:
@@ -309,9 +301,9 @@ def test_recovery_ends_the_dead_owners_process_group(db_url: str, tmp_path: Path
         assert store.recover() == [running.id]
         group.wait(10)  # reap our own child, as init would for a real orphan
         deadline = time.monotonic() + 10
-        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not any(_alive(p) for p in pids)
+        assert not any(pid_alive(p) for p in pids)
         failed = store.get(running.id)
         assert failed is not None and failed.status == "failed"
         assert f"ended process group {group.pid}" in failed.reason
@@ -351,12 +343,12 @@ def test_step_orphaned_by_kill_9_is_ended_on_restart(
         serve.proc.send_signal(signal.SIGKILL)  # deployhook only, not the step's group
         serve.proc.wait(10)
         time.sleep(0.3)
-        assert all(_alive(p) for p in pids)  # the orphans exist
+        assert all(pid_alive(p) for p in pids)  # the orphans exist
         serve.start()
         deadline = time.monotonic() + 15
-        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not [p for p in pids if _alive(p)]
+        assert not [p for p in pids if pid_alive(p)]
         record = serve.api(f"/api/deploys/{deploy_id}")
         assert record["status"] == "failed"
         assert "stopped while this deploy was running" in record["reason"]
@@ -436,6 +428,6 @@ def test_a_step_does_not_outlive_a_failing_logger(tmp_path: Path) -> None:
         deploy = store.enqueue(commit_sha="c" * 40, ref="refs/heads/main")
         with pytest.raises(OSError, match="went away"):
             StepLogger(store, deploy.id).run("sleeper", [sys.executable, "-c", script])
-        assert not _alive(int(pidfile.read_text()))
+        assert not pid_alive(int(pidfile.read_text()))
     finally:
         store.close()
