@@ -224,3 +224,79 @@ def test_the_api_searches_the_same_way_with_optional_highlights(client: FlaskCli
     body = client.get("/api/v1/books", query_string={"q": "hostile", "highlight": "1"}).get_json()
     title = "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Hostile</mark>"
     assert body["items"][0]["highlight"]["title"] == title
+
+
+# Publication years, where known: the Chekhov plays have none.
+YEARS = {ANNA: 1878, WAR: 1869, VOINA: 1869, CRIME: 1866, KARAMAZOV: 1880, TALE: 1859}
+
+
+@pytest.fixture
+def dated(app: Flask, catalogue: None) -> None:
+    from sqlalchemy import update
+
+    from bookshelf.extensions import db
+    from bookshelf.models import Book
+
+    with app.app_context():
+        for title, year in YEARS.items():
+            db.session.execute(update(Book).where(Book.title == title).values(year=year))
+        db.session.commit()
+
+
+@pytest.mark.usefixtures("dated")
+def test_year_range_filter(client: FlaskClient) -> None:
+    assert set(found(client, "tolstoy", year_from="1870")) == {ANNA}
+    assert set(found(client, "tolstoy", year_to="1869")) == {WAR, VOINA}
+    assert set(found(client, "tolstoy", year_from="1869", year_to="1869")) == {WAR, VOINA}
+    assert set(found(client, "tolstoy", year_from="", year_to="")) == TOLSTOY
+    # A book whose year is unknown is not claimed to be in any range.
+    assert found(client, "chekhov", year_from="1") == []
+    page = client.get("/search", query_string={"term": "chekhov", "year_from": "1"})
+    assert 'class="all-years-link" href="/search?term=chekhov&amp;sort=relevance"' in page.text
+    # The other filters and the pages keep the years.
+    page = client.get("/search", query_string={"term": "tolstoy", "year_to": "1870"}).text
+    assert "published …–1870" in page
+    assert "author=Leo+Tolstoy&amp;year_to=1870" in page
+    assert set(found(client, "tolstoy", author="Leo Tolstoy", year_to="1870")) == {WAR}
+
+
+@pytest.mark.parametrize(
+    ("years", "message"),
+    [
+        ({"year_from": "18x9"}, "Enter a year from 1 to 9999, in digits."),
+        ({"year_to": "-5"}, "Enter a year from 1 to 9999, in digits."),
+        ({"year_from": "1900", "year_to": "1800"}, "The first year must not be after the last"),
+    ],
+)
+def test_a_bad_year_is_a_clear_error_with_the_input_kept(
+    client: FlaskClient, years: dict[str, str], message: str
+) -> None:
+    response = client.get("/search", query_string={"term": "tolstoy", **years})
+    assert response.status_code == 400
+    assert message in response.text
+    for value in years.values():
+        assert f'value="{value}"' in response.text
+    assert 'aria-invalid="true"' in response.text
+
+
+def test_a_bad_year_is_explained_in_russian(client: FlaskClient) -> None:
+    response = client.get(
+        "/search",
+        query_string={"term": "толстой", "year_from": "abc"},
+        headers={"Accept-Language": "ru"},
+    )
+    assert response.status_code == 400
+    assert "Введите год от 1 до 9999 цифрами." in response.text
+
+
+@pytest.mark.usefixtures("dated")
+def test_the_api_filters_by_author_and_years(client: FlaskClient) -> None:
+    body = client.get("/api/v1/books", query_string={"q": "tolstoy", "year_from": 1870}).get_json()
+    assert [item["title"] for item in body["items"]] == [ANNA]
+    query = {"q": "tolstoy", "author": "Leo Tolstoy", "year_to": 1870}
+    body = client.get("/api/v1/books", query_string=query).get_json()
+    assert [item["title"] for item in body["items"]] == [WAR]
+    assert "year_to=1870" in body["links"]["first"]
+    response = client.get("/api/v1/books", query_string={"q": "x", "year_from": 9, "year_to": 1})
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["year_from"] == ["Must not be after year_to."]

@@ -14,10 +14,11 @@ from bookshelf.search.sqlite import register_functions_on
 from bookshelf.wordforms import keys_for
 
 # Added to the two classics of `flask seed-classics` (one is Anna Karenina, by Leo Tolstoy).
+# Anna Karenina's year is left unknown.
 BOOKS = [
-    ("War and Peace", "Leo Tolstoy", None),
-    ("Война и мир", "Лев Толстой", "Эпопея о войне 1812 года."),
-    ("<b>Bold</b> claims", "Mallory", None),
+    ("War and Peace", "Leo Tolstoy", None, 1869),
+    ("Война и мир", "Лев Толстой", "Эпопея о войне 1812 года.", 1869),
+    ("<b>Bold</b> claims", "Mallory", None, None),
 ]
 
 
@@ -28,9 +29,9 @@ def catalogue(server: str, tmp_path: Path) -> str:
     register_functions_on(connection)
     with connection:
         connection.executemany(
-            "INSERT INTO books (title, author, pages_num, review, search_keys) "
-            "VALUES (?, ?, 100, ?, ?)",
-            [(t, a, r, keys_for(t, a)) for t, a, r in BOOKS],
+            "INSERT INTO books (title, author, pages_num, review, year, search_keys) "
+            "VALUES (?, ?, 100, ?, ?, ?)",
+            [(t, a, r, y, keys_for(t, a)) for t, a, r, y in BOOKS],
         )
     connection.close()
     return server
@@ -71,6 +72,17 @@ def test_highlights_suggestion_and_filters_in_english(page: Page) -> None:
     expect(page.locator(".book-title")).to_have_text(["Anna Karenina", "War and Peace"])
     expect(page.locator(".book-author mark")).to_have_text(["Tolstoy", "Tolstoy"])
 
+    page.goto("/search?term=tolstoy")
+    page.get_by_label("from", exact=True).fill("1860")
+    page.get_by_label("to", exact=True).fill("1870")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator(".book-title")).to_have_count(2)
+    expect(page.locator("#match-count")).to_contain_text("published 1860–1870")
+    page.get_by_label("from", exact=True).fill("18x")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("alert")).to_have_text("Enter a year from 1 to 9999, in digits.")
+    expect(page.get_by_label("from", exact=True)).to_have_value("18x")
+
     page.goto("/search?term=bold")  # markup in a title is shown as text
     expect(page.locator(".book-title")).to_have_text(["<b>Bold</b> claims"])
 
@@ -92,6 +104,15 @@ def test_suggestion_and_filters_in_russian(russian_page: Page) -> None:
     expect(page.locator(".book-title")).to_have_text(["Война и мир"])
     expect(page.locator(".book-author mark")).to_have_text(["Толстой"])
     expect(page.get_by_label("Сортировка")).to_have_value("relevance")
+    page.get_by_label("по", exact=True).fill("1860")
+    page.get_by_role("button", name="Применить").click()
+    expect(page.get_by_text("По запросу «tolstoy» книг не найдено.")).to_be_visible()
+    page.get_by_role("link", name="Искать за все годы").click()
+    expect(page.locator(".book-title")).to_have_text(["Война и мир"])
+    page.get_by_label("с", exact=True).fill("1900")
+    page.get_by_label("по", exact=True).fill("1800")
+    page.get_by_role("button", name="Применить").click()
+    expect(page.get_by_role("alert")).to_have_text("Первый год не может быть позже последнего.")
 
 
 @pytest.mark.slow

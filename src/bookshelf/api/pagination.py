@@ -18,7 +18,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from bookshelf.books.queries import SORT_ORDERS, catalogue_size, list_books, seek_books, sort_key
 from bookshelf.models import Book
 from bookshelf.search.highlight import book_highlight
-from bookshelf.search.queries import MAX_RESULT_PAGES, search_books
+from bookshelf.search.queries import MAX_RESULT_PAGES, NO_FILTERS, Filters, search_books
 
 CURSOR_SALT = "bookshelf.api.cursor"
 DIRECTIONS = ("next", "prev", "last")
@@ -124,14 +124,20 @@ def _step(number: int | None, by: int) -> int | None:
     return max(number + by, 1)
 
 
-def search_page(term: str, per_page: int, page: int, highlight: bool = False) -> ListPage:
+def search_page(
+    term: str,
+    per_page: int,
+    page: int,
+    highlight: bool = False,
+    filters: Filters = NO_FILTERS,
+) -> ListPage:
     """Ranked search results: numbered pages, up to the search's own page cap; with
     `highlight`, each book carries its matched words marked."""
-    results = search_books(term, page, per_page)
+    results = search_books(term, page, per_page, filters=filters)
     if highlight:
         for book in results.books:
             book.highlight = book_highlight(book, results.terms)  # type: ignore[attr-defined]
-    base: dict[str, object] = {"q": term, "per_page": per_page}
+    base: dict[str, object] = {"q": term, "per_page": per_page, **filters.params()}
     if highlight:
         base["highlight"] = "true"
     last = None

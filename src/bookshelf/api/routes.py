@@ -42,6 +42,7 @@ from bookshelf.books.service import BookNotFound, NotAllowed, get_book
 from bookshelf.errors import handle_http_exception
 from bookshelf.extensions import csrf, db, limiter
 from bookshelf.models import Book, User
+from bookshelf.search.queries import Filters
 from bookshelf.users.tokens import user_for_token
 
 # Per client address; off unless API_RATE_LIMIT is set (e.g. "300 per minute").
@@ -144,7 +145,10 @@ class Books(MethodView):
     def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         """List books: keyset pagination (follow `links`), or ranked full-text search with `q`."""
         if args.get("q"):
-            page = search_page(args["q"], args["per_page"], args["page"], args["highlight"])
+            filters = Filters(args.get("author"), args.get("year_from"), args.get("year_to"))
+            page = search_page(
+                args["q"], args["per_page"], args["page"], args["highlight"], filters
+            )
         else:
             try:
                 cursor = decode_cursor(args["cursor"]) if args.get("cursor") else None

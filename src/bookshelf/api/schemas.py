@@ -5,11 +5,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from bookshelf.books.queries import DEFAULT_PER_PAGE, MAX_JUMP_PAGE, MAX_PER_PAGE, SORT_ORDERS
 from bookshelf.books.rules import BOOK_RULES
-from bookshelf.search.queries import MAX_RESULT_PAGES, MAX_TERM_LENGTH
+from bookshelf.models import AUTHOR_MAX
+from bookshelf.search.queries import (
+    MAX_RESULT_PAGES,
+    MAX_TERM_LENGTH,
+    YEAR_FILTER_MAX,
+    YEAR_FILTER_MIN,
+)
 from bookshelf.text import strip, text_pattern
 
 # Signed cursors carry up to two sort values (a 150-character title at most) and a page number.
@@ -124,6 +139,21 @@ class BookListArgsSchema(Schema):
         load_default=False,
         metadata={"description": "With `q`: add `highlight` (matched words marked) to each book."},
     )
+    author = fields.String(
+        validate=validate.Length(min=1, max=AUTHOR_MAX),
+        metadata={"description": "With `q`: only books by exactly this author."},
+    )
+    year_from = fields.Integer(
+        validate=validate.Range(min=YEAR_FILTER_MIN, max=YEAR_FILTER_MAX),
+        metadata={
+            "description": "With `q`: only books published in this year or later "
+            "(books whose year is unknown are left out)."
+        },
+    )
+    year_to = fields.Integer(
+        validate=validate.Range(min=YEAR_FILTER_MIN, max=YEAR_FILTER_MAX),
+        metadata={"description": "With `q`: only books published in this year or earlier."},
+    )
     sort = fields.String(
         load_default="newest",
         validate=validate.OneOf(list(SORT_ORDERS)),
@@ -149,6 +179,12 @@ class BookListArgsSchema(Schema):
             "A cursor this server did not issue is a 404."
         },
     )
+
+    @validates_schema
+    def years_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        low, high = data.get("year_from"), data.get("year_to")
+        if low is not None and high is not None and low > high:
+            raise ValidationError("Must not be after year_to.", field_name="year_from")
 
 
 class PageMetaSchema(Schema):

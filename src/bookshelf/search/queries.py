@@ -30,7 +30,17 @@ from bookshelf.search.terms import (
     sqlite_query,
 )
 
-__all__ = ["MAX_TERMS", "MAX_TERM_LENGTH", "SORTS", "SearchResults", "search_books"]
+__all__ = [
+    "MAX_TERMS",
+    "MAX_TERM_LENGTH",
+    "NO_FILTERS",
+    "SORTS",
+    "YEAR_FILTER_MAX",
+    "YEAR_FILTER_MIN",
+    "Filters",
+    "SearchResults",
+    "search_books",
+]
 
 RESULTS_PER_PAGE = 20
 MAX_RESULT_PAGES = 50
@@ -44,6 +54,8 @@ RECENT_WINDOW = 10_000
 # whose cost grows with the number of matches (~2 µs each), which is then small.
 MAX_SCAN = 60_000
 SORTS = ("relevance", "newest", "title")
+# The widest range of publication years a search filter accepts.
+YEAR_FILTER_MIN, YEAR_FILTER_MAX = 1, 9999
 AUTHOR_FACETS = 8
 
 
@@ -72,23 +84,45 @@ def search_words(term: str) -> list[str]:
     return [w for t in parse(term) for w in t.words]
 
 
-# The statements below interpolate only this constant text, never input (hence the noqa).
-def _filtered(author: str | None, table: str = "books") -> str:
-    return f"AND {table}.author = :author" if author else ""
+@dataclass(frozen=True)
+class Filters:
+    """What a reader narrowed the search to: one author, publication years (inclusive).
+    Books whose year is unknown are left out once either year bound is set."""
+
+    author: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+
+    def sql(self, table: str = "books") -> str:
+        # The statements interpolate only this constant text, never input (hence the noqa).
+        parts = []
+        if self.author:
+            parts.append(f"AND {table}.author = :author")
+        if self.year_from is not None:
+            parts.append(f"AND {table}.year >= :year_from")
+        if self.year_to is not None:
+            parts.append(f"AND {table}.year <= :year_to")
+        return " ".join(parts)
+
+    def params(self) -> dict[str, Any]:
+        return {"author": self.author, "year_from": self.year_from, "year_to": self.year_to}
 
 
-def postgres_recent(author: str | None) -> str:
+NO_FILTERS = Filters()
+
+
+def postgres_recent(filters: Filters) -> str:
     # The window walks the primary key backwards, or (author, id) with an author filter.
     return f"""
         WITH q AS (SELECT to_tsquery('russian', :query) AS q)
         SELECT r.id, r.author, r.title, ts_rank_cd(r.search_vector, q.q) AS rank
-        FROM (SELECT id, author, title, search_vector FROM books WHERE true {_filtered(author)}
+        FROM (SELECT id, author, title, search_vector FROM books WHERE true {filters.sql()}
               ORDER BY id DESC LIMIT :window) AS r, q
         WHERE r.search_vector @@ q.q
         ORDER BY r.id DESC LIMIT :cap"""  # noqa: S608
 
 
-def postgres_indexed(author: str | None) -> str:
+def postgres_indexed(filters: Filters) -> str:
     # `id + 0`: sort after the GIN bitmap scan; walking the primary key instead (what the
     # planner may pick, as it cannot estimate prefix matches) would read the whole table.
     # Ranked after the LIMIT: only the candidates kept are ranked.
@@ -96,18 +130,18 @@ def postgres_indexed(author: str | None) -> str:
         WITH q AS (SELECT to_tsquery('russian', :query) AS q)
         SELECT c.id, c.author, c.title, ts_rank_cd(c.search_vector, q.q) AS rank
         FROM (SELECT b.id, b.author, b.title, b.search_vector FROM books AS b, q
-              WHERE b.search_vector @@ q.q {_filtered(author, "b")}
+              WHERE b.search_vector @@ q.q {filters.sql("b")}
               ORDER BY b.id + 0 DESC LIMIT :cap) AS c, q
         ORDER BY c.id DESC"""  # noqa: S608
 
 
-def sqlite_search(author: str | None) -> str:
+def sqlite_search(filters: Filters) -> str:
     # FTS5 walks its doclists in rowid order, so the newest matches come first and cheaply.
     # bm25 is lower for better matches; title weighs most, then author and keys, then review.
     return f"""
         SELECT b.id, b.author, b.title, -bm25(books_fts, 10.0, 5.0, 1.0, 5.0) AS rank
         FROM books_fts JOIN books AS b ON b.id = books_fts.rowid
-        WHERE books_fts MATCH :query {_filtered(author, "b")}
+        WHERE books_fts MATCH :query {filters.sql("b")}
         ORDER BY books_fts.rowid DESC LIMIT :cap"""  # noqa: S608
 
 
@@ -116,22 +150,22 @@ def fetch(statement: str, params: dict[str, Any]) -> list[Candidate]:
     return [Candidate(r.id, r.author, r.title, float(r.rank)) for r in rows]
 
 
-def candidates(terms: list[Term], author: str | None = None) -> list[Candidate]:
+def candidates(terms: list[Term], filters: Filters = NO_FILTERS) -> list[Candidate]:
     """The newest matches, at most COUNT_CAP + 1 of them, newest first."""
-    params: dict[str, Any] = {"cap": COUNT_CAP + 1, "author": author}
+    params: dict[str, Any] = {"cap": COUNT_CAP + 1, **filters.params()}
     if not is_postgres():
-        return fetch(sqlite_search(author), {**params, "query": sqlite_query(terms)})
+        return fetch(sqlite_search(filters), {**params, "query": sqlite_query(terms)})
     params["query"] = postgres_query(terms)
-    found = fetch(postgres_recent(author), {**params, "window": RECENT_WINDOW})
+    found = fetch(postgres_recent(filters), {**params, "window": RECENT_WINDOW})
     if len(found) > COUNT_CAP:
         return found
     # Rows needed to meet COUNT_CAP + 1 matches at the rate seen among the newest books.
     if found and (COUNT_CAP + 1) * RECENT_WINDOW / len(found) <= MAX_SCAN:
-        found = fetch(postgres_recent(author), {**params, "window": MAX_SCAN})
+        found = fetch(postgres_recent(filters), {**params, "window": MAX_SCAN})
         if len(found) > COUNT_CAP:
             return found
     # Rare enough: the index finds every match. Only this path can say "exactly N matches".
-    return fetch(postgres_indexed(author), params)
+    return fetch(postgres_indexed(filters), params)
 
 
 def ordered(found: list[Candidate], sort: str) -> list[Candidate]:
@@ -153,12 +187,12 @@ def search_books(
     page: int = 1,
     per_page: int = RESULTS_PER_PAGE,
     sort: str = "relevance",
-    author: str | None = None,
+    filters: Filters = NO_FILTERS,
 ) -> SearchResults:
     terms = parse(term)
     if not terms:
         return SearchResults([], 0, True, page, False)
-    found = candidates(terms, author or None)
+    found = candidates(terms, filters)
     start = (page - 1) * per_page
     ids = [c.id for c in ordered(found, sort)[start : start + per_page + 1]]
     books = {b.id: b for b in db.session.scalars(select(Book).where(Book.id.in_(ids)))}
