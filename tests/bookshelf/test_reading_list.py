@@ -63,6 +63,17 @@ def test_add_remove_and_clear_without_an_account(app: Flask, client: FlaskClient
     assert "Your reading list is empty." in html
 
 
+def test_clearing_asks_first(app: Flask, client: FlaskClient) -> None:
+    for book_id in add_books(app, make_rows(2)):
+        add(client, book_id)
+    html = client.get("/reading-list").get_data(as_text=True)
+    confirm = re.search(r'<details class="confirm">(.*?)</details>', html, re.S)
+    assert confirm, "the clear button is not behind a confirmation"
+    assert "Remove all 2 books from your reading list?" in confirm.group(1)
+    assert 'action="/reading-list"' in confirm.group(1)
+    assert html.count('action="/reading-list"') == 1  # no clear button outside it
+
+
 def test_adding_twice_unknown_books_and_csrf(app: Flask, client: FlaskClient) -> None:
     [book_id] = add_books(app, make_rows(1))
     add(client, book_id)

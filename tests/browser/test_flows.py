@@ -53,7 +53,11 @@ def test_a_whole_visit(page: Page) -> None:
     expect(page.locator(".flash-success")).to_contain_text("is on your reading list")
     page.get_by_role("link", name="Reading list").click()
     expect(page.locator(".book-title")).to_have_text(["Мастер и Маргарита"])
-    page.get_by_role("button", name="Clear the reading list").click()
+    clear = page.locator("details.confirm")
+    expect(clear.get_by_role("button", name="Yes, clear it")).to_be_hidden()
+    clear.locator("summary").click()  # nothing is cleared before the reader confirms
+    expect(clear).to_contain_text("Remove 1 book from your reading list?")
+    clear.get_by_role("button", name="Yes, clear it").click()
     expect(page.get_by_text("Your reading list is empty.")).to_be_visible()
 
     page.goto(book_url)
