@@ -267,8 +267,12 @@ class ShelfEntry(db.Model):
 
     book: Mapped[Book] = relationship(lazy="joined")
     tags: Mapped[list[Tag]] = relationship(
-        secondary="shelf_entry_tags", order_by="Tag.name", lazy="selectin"
+        secondary="shelf_entry_tags", order_by="Tag.name_key", lazy="selectin"
     )
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [tag.name for tag in self.tags]
 
 
 class Tag(db.Model):
@@ -280,7 +284,8 @@ class Tag(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(TAG_MAX))
-    name_key: Mapped[str] = mapped_column(String(TAG_MAX))
+    # Text: NFKC and case folding can make a name several times longer ("ﬃ" -> "ffi").
+    name_key: Mapped[str] = mapped_column(Text)
 
     @staticmethod
     def key_for(name: str) -> str:

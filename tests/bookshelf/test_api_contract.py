@@ -25,6 +25,11 @@ OPERATIONS = {
     ("patch", "/api/v1/books/{book_id}"): "updateBook",
     ("delete", "/api/v1/books/{book_id}"): "deleteBook",
     ("get", "/api/v1/users/{user_id}"): "getUser",
+    ("get", "/api/v1/me/shelves"): "getMyShelves",
+    ("get", "/api/v1/me/shelves/books"): "listMyShelvedBooks",
+    ("get", "/api/v1/me/shelves/books/{book_id}"): "getMyShelfEntry",
+    ("put", "/api/v1/me/shelves/books/{book_id}"): "shelveBook",
+    ("delete", "/api/v1/me/shelves/books/{book_id}"): "unshelveBook",
 }
 
 
@@ -145,7 +150,9 @@ OPTIONAL_FIELDS = {"Book": {"highlight"}, "User": {"is_admin"}}
 
 def test_every_always_present_field_is_required(spec: dict) -> None:
     schemas = spec["components"]["schemas"]
-    for name in ("Book", "UserSummary", "User", "BookPage", "PageMeta", "PageLinks"):
+    always = ("Book", "UserSummary", "User", "BookPage", "PageMeta", "PageLinks")
+    shelves = ("MyShelves", "ShelfCounts", "TagCount", "ShelfEntry", "ShelfEntryPage")
+    for name in (*always, *shelves, "ShelfEntryPageMeta"):
         optional = OPTIONAL_FIELDS.get(name, set())
         assert set(schemas[name]["required"]) == set(schemas[name]["properties"]) - optional, name
         for field in optional:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bookshelf.extensions import db
@@ -168,19 +169,33 @@ def tag_counts(user_id: int) -> list[tuple[str, int]]:
     return [(name, count) for name, count in rows]
 
 
-def books_on_shelves(
-    user_id: int, shelf: str | None, tag: str | None, page: int = 1
-) -> tuple[list[ShelfEntry], bool]:
-    """The reader's shelved books, newest on the shelf first, and whether more pages follow."""
+def filtered_entries(user_id: int, shelf: str | None, tag: str | None) -> Select[Any]:
     query = select(ShelfEntry).where(ShelfEntry.user_id == user_id)
     if shelf is not None:
         query = query.where(ShelfEntry.shelf == shelf)
     if tag:
         query = query.join(shelf_entry_tags).join(Tag).where(Tag.name_key == Tag.key_for(tag))
+    return query
+
+
+def count_on_shelves(user_id: int, shelf: str | None, tag: str | None) -> int:
+    query = filtered_entries(user_id, shelf, tag).with_only_columns(func.count(ShelfEntry.id))
+    return db.session.scalar(query) or 0
+
+
+def books_on_shelves(
+    user_id: int,
+    shelf: str | None,
+    tag: str | None,
+    page: int = 1,
+    per_page: int = MY_BOOKS_PER_PAGE,
+) -> tuple[list[ShelfEntry], bool]:
+    """The reader's shelved books, newest on the shelf first, and whether more pages follow."""
+    query = filtered_entries(user_id, shelf, tag)
     query = query.order_by(ShelfEntry.added_at.desc(), ShelfEntry.id.desc())
-    query = query.offset((page - 1) * MY_BOOKS_PER_PAGE).limit(MY_BOOKS_PER_PAGE + 1)
+    query = query.offset((page - 1) * per_page).limit(per_page + 1)
     entries = list(db.session.scalars(query).unique())
-    return entries[:MY_BOOKS_PER_PAGE], len(entries) > MY_BOOKS_PER_PAGE
+    return entries[:per_page], len(entries) > per_page
 
 
 def merge_reading_list(user_id: int, book_ids: list[int]) -> int:

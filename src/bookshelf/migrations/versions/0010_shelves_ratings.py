@@ -133,7 +133,7 @@ def create_shelves() -> None:
             "user_id", sa.Integer(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
         ),
         sa.Column("name", sa.String(40), nullable=False),
-        sa.Column("name_key", sa.String(40), nullable=False),
+        sa.Column("name_key", sa.Text(), nullable=False),
         sa.UniqueConstraint("user_id", "name_key", name="uq_tags_user_name_key"),
         sqlite_autoincrement=True,
     )
