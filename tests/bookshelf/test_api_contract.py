@@ -199,6 +199,7 @@ def test_create_links_to_get_update_and_delete(spec: dict) -> None:
         "updateBook",
         "replaceBook",
         "deleteBook",
+        "shelveBook",
     }
     for link in links.values():
         assert link["parameters"] == {"book_id": "$response.body#/id"}

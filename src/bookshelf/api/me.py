@@ -29,6 +29,11 @@ from bookshelf.shelves.service import (
     tag_counts,
 )
 
+# From a shelved book to reading it back and taking it off the shelves again.
+ENTRY_LINKS = {
+    name: {"operationId": name, "parameters": {"book_id": "$response.body#/book/id"}}
+    for name in ("getMyShelfEntry", "unshelveBook")
+}
 # No control characters (a tab, a newline, NUL) in a shelf name.
 TAG_PATTERN = "^[^\\u0000-\\u001f]*$"
 SHELF_DESCRIPTION = "`want` (Want to read), `reading` or `read`."
@@ -200,6 +205,7 @@ class MyShelfEntry(MethodView):
     @bp.arguments(ShelfEntryInputSchema)
     @bp.response(200, ShelfEntrySchema)
     @bp.alt_response(201, schema=ShelfEntrySchema, description="Put on a shelf for the first time.")
+    @bp.doc(responses={200: {"links": ENTRY_LINKS}, 201: {"links": ENTRY_LINKS}})
     @operation("shelveBook", 404, 415, 422, auth=True)
     def put(self, data: dict[str, Any], book_id: int) -> Response | tuple[ShelfEntry, int]:
         """Put the book on one of your shelves, with dates and named shelves (all replaced).

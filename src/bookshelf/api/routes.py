@@ -173,7 +173,13 @@ class Books(MethodView):
             201: {
                 "links": {
                     name: {"operationId": name, "parameters": BOOK_ID_FROM_BODY}
-                    for name in ("getBook", "updateBook", "replaceBook", "deleteBook")
+                    for name in (
+                        "getBook",
+                        "updateBook",
+                        "replaceBook",
+                        "deleteBook",
+                        "shelveBook",
+                    )
                 }
             }
         }
