@@ -235,3 +235,28 @@ def test_sign_up_merges_the_visitor_list(app: Flask, client: FlaskClient) -> Non
     assert response.status_code == 302, response.get_data(as_text=True)
     assert client.get_cookie("reading_list") is None
     assert TITLE.findall(my_books(client, "?shelf=want")) == ["Book 001"]
+
+
+def test_losing_a_race_to_create_the_entry_is_retried(
+    app: Flask, reader: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same reader's other request created the entry between our read and our insert."""
+    from bookshelf.shelves import service
+
+    real_entry_for = service.entry_for
+    calls = []
+
+    def stale_once(user_id: int, book_id: int) -> ShelfEntry | None:
+        calls.append(book_id)
+        return None if len(calls) == 1 else real_entry_for(user_id, book_id)
+
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id))
+        db.session.add(ShelfEntry(user_id=user_id, book_id=reader[0], shelf="want"))
+        db.session.commit()
+        monkeypatch.setattr(service, "entry_for", stale_once)
+        book = db.session.get(Book, reader[0])
+        entry = service.place_book(user_id, book, service.Placement("read", tags=("Fun",)))
+        assert entry is not None and entry.shelf == "read" and entry.tag_names == ["Fun"]
+        assert len(calls) == 2
+        assert db.session.scalar(select(func.count()).select_from(ShelfEntry)) == 1

@@ -101,8 +101,20 @@ def entry_for(user_id: int, book_id: int) -> ShelfEntry | None:
 
 
 def place_book(user_id: int, book: Book, placement: Placement) -> ShelfEntry | None:
-    """Put the book where the reader says (or off every shelf); commits. None when removed."""
+    """Put the book where the reader says (or off every shelf); commits. None when removed.
+
+    Two requests of one reader at once may both create the entry or a named shelf: the
+    database's unique constraints stop the second, which then runs again and finds them.
+    """
     placement.check()
+    try:
+        return write_placement(user_id, book, placement)
+    except IntegrityError:
+        db.session.rollback()
+        return write_placement(user_id, book, placement)
+
+
+def write_placement(user_id: int, book: Book, placement: Placement) -> ShelfEntry | None:
     entry = entry_for(user_id, book.id)
     if placement.shelf is None:
         if entry is not None:
@@ -237,7 +249,16 @@ def rating_for(user_id: int, book_id: int) -> Rating | None:
 
 
 def rate_book(user_id: int, book: Book, stars: int, review: str | None) -> Rating:
-    """Set the reader's stars and own review of the book; commits."""
+    """Set the reader's stars and own review of the book; commits (once again after losing a
+    race with the same reader's other request to create the rating)."""
+    try:
+        return write_rating(user_id, book, stars, review)
+    except IntegrityError:
+        db.session.rollback()
+        return write_rating(user_id, book, stars, review)
+
+
+def write_rating(user_id: int, book: Book, stars: int, review: str | None) -> Rating:
     rating = rating_for(user_id, book.id)
     if rating is None:
         rating = Rating(user_id=user_id, book_id=book.id)
