@@ -128,3 +128,24 @@ def test_the_document_describes_the_shelves(client: FlaskClient) -> None:
     assert entry["properties"]["shelf"]["enum"] == ["want", "reading", "read"]
     problem = put["responses"]["422"]
     assert "$ref" in problem or PROBLEM in problem.get("content", {})
+
+
+def test_each_token_sees_and_changes_only_its_own_shelves(
+    app: Flask, client: FlaskClient, headers: dict
+) -> None:
+    [book_id] = add_books(app, make_rows(1))
+    other_id = create_account(app, "boris")
+    with app.app_context():
+        _record, token = issue_token(db.session.get(User, other_id), "tests")
+    other = {"Authorization": f"Bearer {token}"}
+    client.put(f"/api/v1/me/shelves/books/{book_id}", json={"shelf": "read"}, headers=headers)
+    assert client.get(f"/api/v1/me/shelves/books/{book_id}", headers=other).status_code == 404
+    assert client.delete(f"/api/v1/me/shelves/books/{book_id}", headers=other).status_code == 204
+    mine = client.get(f"/api/v1/me/shelves/books/{book_id}", headers=headers)
+    assert mine.status_code == 200 and mine.get_json()["shelf"] == "read"
+    client.put(f"/api/v1/me/shelves/books/{book_id}", json={"shelf": "want"}, headers=other)
+    assert client.get("/api/v1/me/shelves", headers=headers).get_json()["shelves"] == {
+        "want": 0,
+        "reading": 0,
+        "read": 1,
+    }
