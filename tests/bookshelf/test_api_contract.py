@@ -84,7 +84,7 @@ def test_next_links_reach_the_end_of_a_list_longer_than_50_pages(
     assert pages[-1]["meta"]["page"] == 56
 
 
-@pytest.mark.parametrize("sort", ["newest", "title", "author", "pages"])
+@pytest.mark.parametrize("sort", ["newest", "title", "author", "pages", "rating"])
 def test_last_then_prev_walks_back_to_the_first_page(
     app: Flask, client: FlaskClient, sort: str
 ) -> None:

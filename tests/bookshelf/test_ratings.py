@@ -155,3 +155,24 @@ def test_deleting_an_account_takes_its_ratings_out_of_the_average(
         db.session.delete(db.session.get(Book, book_id))
         db.session.commit()
         assert db.session.scalar(select(Rating.id)) is None
+
+
+def test_sorting_by_rating_pages_through_every_book_once(app: Flask, client: FlaskClient) -> None:
+    ids = add_books(app, make_rows(7))
+    readers = [create_account(app, name) for name in ("anna", "boris", "clara")]
+    # Book 1 and 4 tie at 4.5; book 6 has 5.0 from one reader; 2, 3, 5 and 7 are unrated.
+    stars = {ids[0]: [5, 4], ids[3]: [4, 5], ids[5]: [5]}
+    with app.app_context():
+        for book_id, given in stars.items():
+            for user_id, value in zip(readers, given, strict=False):
+                db.session.add(Rating(user_id=user_id, book_id=book_id, stars=value))
+        db.session.commit()
+    expected = [ids[5], ids[3], ids[0], ids[6], ids[4], ids[2], ids[1]]
+    seen, url = [], "/api/v1/books?sort=rating&per_page=2"
+    while url:
+        page = client.get(url).get_json()
+        seen += [book["id"] for book in page["items"]]
+        url = page["links"]["next"]
+    assert seen == expected
+    html = client.get("/books?sort=rating&per_page=10").get_data(as_text=True)
+    assert TITLE.findall(html) == [f"Book {ids.index(i) + 1:03d}" for i in expected]

@@ -48,13 +48,18 @@ def test_a_whole_visit(page: Page) -> None:
     page.get_by_label("Search books").press("Enter")
     expect(page.locator(".book-title")).to_have_text(["A Tale of Two Cities"])
 
+    # Signed in, the book goes on the reader's own shelves (the cookie list is for visitors).
     page.goto(book_url)
-    page.get_by_role("button", name="Add to reading list").click()
-    expect(page.locator(".flash-success")).to_contain_text("is on your reading list")
-    page.get_by_role("link", name="Reading list").click()
+    page.get_by_label("Shelf", exact=True).select_option(label="Want to read")
+    page.get_by_role("button", name="Save my shelves").click()
+    expect(page.locator(".flash-success")).to_contain_text("is on the shelf “Want to read”")
+    page.get_by_role("link", name="My books").click()
     expect(page.locator(".book-title")).to_have_text(["Мастер и Маргарита"])
-    page.get_by_role("button", name="Clear the reading list").click()
-    expect(page.get_by_text("Your reading list is empty.")).to_be_visible()
+    page.goto(book_url)
+    page.get_by_label("Shelf", exact=True).select_option(label="Not on my shelves")
+    page.get_by_role("button", name="Save my shelves").click()
+    page.get_by_role("link", name="My books").click()
+    expect(page.get_by_text("Your shelves are empty.", exact=False)).to_be_visible()
 
     page.goto(book_url)
     delete = page.locator("details.confirm")
