@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import abort, url_for
 from flask.views import MethodView
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 from werkzeug.wrappers import Response
 
 from bookshelf.api import bp
@@ -106,6 +106,9 @@ class ShelfEntryPageSchema(Schema):
 
 
 class ShelfEntryArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # tolerate cache-busters and the like in query strings
+
     shelf = fields.String(
         validate=validate.OneOf(SHELVES), metadata={"description": SHELF_DESCRIPTION}
     )
