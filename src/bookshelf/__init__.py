@@ -118,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     from bookshelf.main import bp as main_bp
     from bookshelf.reading_list import bp as reading_list_bp
     from bookshelf.search import bp as search_bp
+    from bookshelf.shelves import bp as shelves_bp
     from bookshelf.users import bp as users_bp
 
     app.register_blueprint(main_bp)
@@ -127,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(reading_list_bp)
+    app.register_blueprint(shelves_bp)
     register_api(app)
     register_error_handlers(app)
 

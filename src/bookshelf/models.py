@@ -11,13 +11,17 @@ from flask_login import AnonymousUserMixin, UserMixin
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     SmallInteger,
     String,
+    Table,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -175,6 +179,7 @@ class Book(db.Model):
         Index("ix_books_author_id", "author", "id"),
         Index("ix_books_pages_num_id", "pages_num", "id"),
         Index("ix_books_year_id", "year", "id"),
+        Index("ix_books_rating_avg_id", "rating_avg", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -204,6 +209,11 @@ class Book(db.Model):
     year: Mapped[int | None] = mapped_column(SmallInteger)
     # SHA-256 of the stored cover image (files under the instance folder), or no cover.
     cover: Mapped[str | None] = mapped_column(String(64))
+    # Readers' stars, kept by triggers on `ratings`; rating_avg is 0 while nobody rated it
+    # (shown as "no ratings", never as a score) so that it can be sorted on with an index.
+    rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    rating_sum: Mapped[int] = mapped_column(default=0, server_default="0")
+    rating_avg: Mapped[float] = mapped_column(Float, default=0, server_default="0")
 
     def update(self, fields: dict[str, object]) -> None:
         """Set validated fields (from the HTML form or the API); an empty review is no review."""
@@ -222,3 +232,98 @@ class Book(db.Model):
 
     def __repr__(self) -> str:
         return f"<Book {self.id} {self.title!r}>"
+
+
+# --- A reader's own shelves and ratings --------------------------------------------------
+
+SHELVES = ("want", "reading", "read")  # the exclusive shelves: a book is on at most one
+TAG_MAX = 40
+TAGS_PER_BOOK_MAX = 20
+READER_REVIEW_MAX = 2000
+STARS_MIN, STARS_MAX = 1, 5
+
+
+class ShelfEntry(db.Model):
+    """A book on one of a reader's exclusive shelves, with the dates of reading it."""
+
+    __tablename__ = "shelf_entries"
+    __table_args__ = (
+        UniqueConstraint("user_id", "book_id", name="uq_shelf_entries_user_book"),
+        CheckConstraint("shelf IN ('want', 'reading', 'read')", name="ck_shelf_entries_shelf"),
+        CheckConstraint(
+            "finished_on IS NULL OR started_on IS NULL OR finished_on >= started_on",
+            name="ck_shelf_entries_dates_in_order",
+        ),
+        Index("ix_shelf_entries_user_shelf", "user_id", "shelf", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), index=True)
+    shelf: Mapped[str] = mapped_column(String(8))
+    started_on: Mapped[dt.date | None] = mapped_column(Date)
+    finished_on: Mapped[dt.date | None] = mapped_column(Date)
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utc_now)
+
+    book: Mapped[Book] = relationship(lazy="joined")
+    tags: Mapped[list[Tag]] = relationship(
+        secondary="shelf_entry_tags", order_by="Tag.name_key", lazy="selectin"
+    )
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [tag.name for tag in self.tags]
+
+
+class Tag(db.Model):
+    """A reader's own named shelf; names are compared after NFKC and case folding."""
+
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("user_id", "name_key", name="uq_tags_user_name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(TAG_MAX))
+    # Text: NFKC and case folding can make a name several times longer ("ﬃ" -> "ffi").
+    name_key: Mapped[str] = mapped_column(Text)
+
+    @staticmethod
+    def key_for(name: str) -> str:
+        return unicodedata.normalize("NFKC", name.strip()).casefold()
+
+
+shelf_entry_tags = Table(
+    "shelf_entry_tags",
+    db.metadata,
+    Column("entry_id", ForeignKey("shelf_entries.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Rating(db.Model):
+    """One reader's stars for one book, with an optional short review of their own.
+
+    The book's rating_count, rating_sum and rating_avg follow these rows by database triggers,
+    so a cascade (a deleted account) keeps them right too.
+    """
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("user_id", "book_id", name="uq_ratings_user_book"),
+        CheckConstraint("stars BETWEEN 1 AND 5", name="ck_ratings_stars_1_to_5"),
+        CheckConstraint(
+            f"review IS NULL OR length(review) <= {READER_REVIEW_MAX}",
+            name="ck_ratings_review_length",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), index=True)
+    stars: Mapped[int] = mapped_column(SmallInteger)
+    review: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_utc_now, onupdate=_utc_now
+    )
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -266,6 +266,9 @@ def test_openapi_document_is_valid(client: FlaskClient) -> None:
         "/api/v1/books",
         "/api/v1/books/{book_id}",
         "/api/v1/users/{user_id}",
+        "/api/v1/me/shelves",
+        "/api/v1/me/shelves/books",
+        "/api/v1/me/shelves/books/{book_id}",
     }
     post = spec["paths"]["/api/v1/books"]["post"]
     assert post["security"] == [{"bearerAuth": []}]

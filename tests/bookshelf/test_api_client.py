@@ -68,6 +68,11 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Mo
                 "replace_book",
                 "delete_book",
                 "get_user",
+                "get_my_shelves",
+                "list_my_shelved_books",
+                "get_my_shelf_entry",
+                "shelve_book",
+                "unshelve_book",
             )
         ]
         yield {name: importlib.import_module(f"{PACKAGE}.{name}") for name in names}
@@ -178,3 +183,52 @@ def test_following_next_to_the_last_page(app: Flask, generated: dict[str, Module
     assert [book.title for book in last.items] == seen[-PER_PAGE:]
     before = list_books.sync(client=client, per_page=PER_PAGE, cursor=cursor_of(last.links.prev))
     assert [book.title for book in before.items] == seen[-2 * PER_PAGE : -PER_PAGE]
+
+
+def test_my_shelves_through_the_generated_client(
+    app: Flask, generated: dict[str, ModuleType]
+) -> None:
+    reader = create_account(app, "reader")
+    [book_id] = add_books(app, make_rows(1))
+    with app.app_context():
+        _record, token = issue_token(db.session.get(User, reader), "generated")
+    models, api = generated["models"], generated
+    client = wsgi_client(generated, app, token)
+
+    body = models.ShelfEntryInput(
+        shelf=models.ShelfEntryInputShelf.READ,
+        started_on=dt.date(2026, 1, 2),
+        finished_on=dt.date(2026, 1, 20),
+        tags=["Russian", "favourites"],
+    )
+    created = api["api.api.shelve_book"].sync_detailed(book_id, client=client, body=body)
+    assert created.status_code == 201 and isinstance(created.parsed, models.ShelfEntry)
+    entry = created.parsed
+    assert entry.finished_on == dt.date(2026, 1, 20) and entry.tags == ["favourites", "Russian"]
+    assert isinstance(entry.book, models.Book) and entry.book.id == book_id
+    assert entry.added_at.utcoffset() == dt.timedelta(0)
+
+    no_dates = models.ShelfEntryInput(shelf=models.ShelfEntryInputShelf.WANT)
+    moved = api["api.api.shelve_book"].sync_detailed(book_id, client=client, body=no_dates)
+    assert moved.status_code == 200 and moved.parsed.started_on is None
+
+    counts = api["api.api.get_my_shelves"].sync(client=client)
+    assert isinstance(counts, models.MyShelves) and counts.shelves.want == 1
+    assert counts.tags == []
+    shelf = models.ListMyShelvedBooksShelf.WANT
+    page = api["api.api.list_my_shelved_books"].sync(client=client, shelf=shelf)
+    assert isinstance(page, models.ShelfEntryPage) and page.meta.total == 1
+    assert page.links.prev is None and page.items[0].book.title == "Book 001"
+    got = api["api.api.get_my_shelf_entry"].sync(book_id, client=client)
+    assert isinstance(got, models.ShelfEntry) and got.shelf == models.ShelfEntryShelf.WANT
+
+    bad = models.ShelfEntryInput(
+        shelf=models.ShelfEntryInputShelf.WANT, finished_on=dt.date(2026, 1, 1)
+    )
+    refused = api["api.api.shelve_book"].sync(book_id, client=client, body=bad)
+    assert isinstance(refused, models.Problem) and refused.status == 422
+    assert set(refused.errors.to_dict()) == {"finished_on"}
+
+    assert api["api.api.unshelve_book"].sync_detailed(book_id, client=client).status_code == 204
+    gone = api["api.api.get_my_shelf_entry"].sync(book_id, client=client)
+    assert isinstance(gone, models.Problem) and gone.status == 404

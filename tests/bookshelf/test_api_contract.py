@@ -25,6 +25,11 @@ OPERATIONS = {
     ("patch", "/api/v1/books/{book_id}"): "updateBook",
     ("delete", "/api/v1/books/{book_id}"): "deleteBook",
     ("get", "/api/v1/users/{user_id}"): "getUser",
+    ("get", "/api/v1/me/shelves"): "getMyShelves",
+    ("get", "/api/v1/me/shelves/books"): "listMyShelvedBooks",
+    ("get", "/api/v1/me/shelves/books/{book_id}"): "getMyShelfEntry",
+    ("put", "/api/v1/me/shelves/books/{book_id}"): "shelveBook",
+    ("delete", "/api/v1/me/shelves/books/{book_id}"): "unshelveBook",
 }
 
 
@@ -79,7 +84,7 @@ def test_next_links_reach_the_end_of_a_list_longer_than_50_pages(
     assert pages[-1]["meta"]["page"] == 56
 
 
-@pytest.mark.parametrize("sort", ["newest", "title", "author", "pages"])
+@pytest.mark.parametrize("sort", ["newest", "title", "author", "pages", "rating"])
 def test_last_then_prev_walks_back_to_the_first_page(
     app: Flask, client: FlaskClient, sort: str
 ) -> None:
@@ -145,7 +150,9 @@ OPTIONAL_FIELDS = {"Book": {"highlight"}, "User": {"is_admin"}}
 
 def test_every_always_present_field_is_required(spec: dict) -> None:
     schemas = spec["components"]["schemas"]
-    for name in ("Book", "UserSummary", "User", "BookPage", "PageMeta", "PageLinks"):
+    always = ("Book", "UserSummary", "User", "BookPage", "PageMeta", "PageLinks")
+    shelves = ("MyShelves", "ShelfCounts", "TagCount", "ShelfEntry", "ShelfEntryPage")
+    for name in (*always, *shelves, "ShelfEntryPageMeta"):
         optional = OPTIONAL_FIELDS.get(name, set())
         assert set(schemas[name]["required"]) == set(schemas[name]["properties"]) - optional, name
         for field in optional:
@@ -192,6 +199,7 @@ def test_create_links_to_get_update_and_delete(spec: dict) -> None:
         "updateBook",
         "replaceBook",
         "deleteBook",
+        "shelveBook",
     }
     for link in links.values():
         assert link["parameters"] == {"book_id": "$response.body#/id"}

@@ -129,6 +129,14 @@ SCHEMATHESIS_CONFIG = """
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "414", "415", "422",
                      "428", "429"]
+
+# Shelving a book has rules that tie its fields together (a finish date only on Read, not
+# before the start, not in the future), which OpenAPI 3.0 cannot state: a body the document
+# allows may still break one, and its 422 names the field. Only for this operation.
+[[operations]]
+include-operation-id = "shelveBook"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422",
+                                                     "429"]
 """
 
 

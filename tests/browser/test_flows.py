@@ -48,17 +48,18 @@ def test_a_whole_visit(page: Page) -> None:
     page.get_by_label("Search books").press("Enter")
     expect(page.locator(".book-title")).to_have_text(["A Tale of Two Cities"])
 
+    # Signed in, the book goes on the reader's own shelves (the cookie list is for visitors).
     page.goto(book_url)
-    page.get_by_role("button", name="Add to reading list").click()
-    expect(page.locator(".flash-success")).to_contain_text("is on your reading list")
-    page.get_by_role("link", name="Reading list").click()
+    page.get_by_label("Shelf", exact=True).select_option(label="Want to read")
+    page.get_by_role("button", name="Save my shelves").click()
+    expect(page.locator(".flash-success")).to_contain_text("is on the shelf “Want to read”")
+    page.get_by_role("link", name="My books").click()
     expect(page.locator(".book-title")).to_have_text(["Мастер и Маргарита"])
-    clear = page.locator("details.confirm")
-    expect(clear.get_by_role("button", name="Yes, clear it")).to_be_hidden()
-    clear.locator("summary").click()  # nothing is cleared before the reader confirms
-    expect(clear).to_contain_text("Remove 1 book from your reading list?")
-    clear.get_by_role("button", name="Yes, clear it").click()
-    expect(page.get_by_text("Your reading list is empty.")).to_be_visible()
+    page.goto(book_url)
+    page.get_by_label("Shelf", exact=True).select_option(label="Not on my shelves")
+    page.get_by_role("button", name="Save my shelves").click()
+    page.get_by_role("link", name="My books").click()
+    expect(page.get_by_text("Your shelves are empty.", exact=False)).to_be_visible()
 
     page.goto(book_url)
     delete = page.locator("details.confirm")
@@ -112,6 +113,20 @@ def test_an_anonymous_visitor_sees_no_edit_buttons(page: Page) -> None:
     expect(page.locator("details.confirm")).to_have_count(0)
     page.goto("/books/1/edit")
     expect(page).to_have_url(re.compile(r"/login\?next="))
+
+
+def test_a_visitor_clears_the_reading_list_only_after_confirming(page: Page) -> None:
+    page.goto("/books/1")
+    page.get_by_role("button", name="Add to reading list").click()
+    expect(page.locator(".flash-success")).to_contain_text("is on your reading list")
+    page.get_by_role("link", name="Reading list").click()
+    expect(page.locator(".book-title")).to_have_text(["A Tale of Two Cities"])
+    clear = page.locator("details.confirm")
+    expect(clear.get_by_role("button", name="Yes, clear it")).to_be_hidden()
+    clear.locator("summary").click()  # nothing is cleared before the reader confirms
+    expect(clear).to_contain_text("Remove 1 book from your reading list?")
+    clear.get_by_role("button", name="Yes, clear it").click()
+    expect(page.get_by_text("Your reading list is empty.")).to_be_visible()
 
 
 def test_the_page_works_on_a_phone(browser, server: str) -> None:

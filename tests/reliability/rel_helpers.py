@@ -6,7 +6,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from bookshelf.extensions import db
-from bookshelf.models import ApiToken, Book, User
+from bookshelf.models import ApiToken, Book, Rating, ShelfEntry, User, shelf_entry_tags
 from bookshelf.users.tokens import issue_token
 
 # Injection probes. Each carries a marker so that captured SQL can be searched for it.
@@ -56,7 +56,27 @@ def snapshot(app: Flask) -> dict[str, object]:
         tokens = db.session.execute(
             select(ApiToken.id, ApiToken.name, ApiToken.revoked_at).order_by(ApiToken.id)
         ).all()
-        return {"books": books, "users": users, "tokens": tokens}
+        shelves = db.session.execute(
+            select(
+                ShelfEntry.user_id,
+                ShelfEntry.book_id,
+                ShelfEntry.shelf,
+                ShelfEntry.started_on,
+                ShelfEntry.finished_on,
+            ).order_by(ShelfEntry.id)
+        ).all()
+        tags = db.session.execute(select(shelf_entry_tags).order_by("entry_id", "tag_id")).all()
+        ratings = db.session.execute(
+            select(Rating.user_id, Rating.book_id, Rating.stars, Rating.review).order_by(Rating.id)
+        ).all()
+        return {
+            "books": books,
+            "users": users,
+            "tokens": tokens,
+            "shelves": shelves,
+            "tags": tags,
+            "ratings": ratings,
+        }
 
 
 def book_count(app: Flask) -> int:

@@ -251,6 +251,33 @@ HTML_CASES += [
     ),
 ]
 
+# A reader's own shelves and ratings: any signed-in reader, for themselves only.
+SHELF = {"shelf": "read", "started_on": "2026-01-02", "finished_on": "", "tags": "Fun"}
+HTML_CASES += [
+    Case(
+        "shelves.shelve",
+        "POST",
+        "login",
+        lambda c, w, t: c.post(f"/books/{w.book_id}/shelf", data=with_csrf(SHELF, t)),
+    ),
+    Case(
+        "shelves.rate",
+        "POST",
+        "login",
+        lambda c, w, t: c.post(
+            f"/books/{w.book_id}/rating", data=with_csrf({"stars": "4", "review": "Good"}, t)
+        ),
+    ),
+    Case(
+        "shelves.unrate",
+        "DELETE",
+        "login",
+        lambda c, w, t: c.post(
+            f"/books/{w.book_id}/rating", data=with_csrf({"_method": "DELETE"}, t)
+        ),
+    ),
+]
+
 # API cases: `send(client, world, headers)`.
 ApiSend = Callable[[FlaskClient, World, dict[str, str]], TestResponse]
 API_BOOK = {"title": "New", "author": "Someone", "pages_num": 5}
@@ -275,7 +302,21 @@ API_CASES: dict[str, tuple[str, str, ApiSend]] = {
         "DELETE",
         lambda c, w, h: c.delete(f"/api/v1/books/{w.book_id}", headers=h),
     ),
+    "PUT /api/v1/me/shelves/books/<id>": (
+        "api.my_shelf_entry",
+        "PUT",
+        lambda c, w, h: c.put(
+            f"/api/v1/me/shelves/books/{w.book_id}", json={"shelf": "want"}, headers=h
+        ),
+    ),
+    "DELETE /api/v1/me/shelves/books/<id>": (
+        "api.my_shelf_entry",
+        "DELETE",
+        lambda c, w, h: c.delete(f"/api/v1/me/shelves/books/{w.book_id}", headers=h),
+    ),
 }
+# Acting on the caller's own shelves: another reader's token changes only that reader's.
+OWN_DATA = {"PUT /api/v1/me/shelves/books/<id>", "DELETE /api/v1/me/shelves/books/<id>"}
 
 
 @pytest.fixture
@@ -363,11 +404,16 @@ def test_the_owner_with_a_valid_token_succeeds(app: Flask, case: Case) -> None:
         client.post(
             "/reading-list", data={"book_id": world.book_id, "csrf_token": csrf_token(client)}
         )
+    if case.endpoint == "shelves.unrate":
+        client.post(
+            f"/books/{world.book_id}/rating",
+            data={"stars": "5", "csrf_token": csrf_token(client)},
+        )
     before = snapshot(app)
     response = case.send(client, world, csrf_token(client))
     assert response.status_code in {200, 201, 302, 303}, response.get_data(as_text=True)[:300]
-    changes_rows = case.endpoint.startswith(("books.", "users.")) or case.endpoint == (
-        "auth.delete_account"
+    changes_rows = case.endpoint.startswith(("books.", "users.", "shelves.")) or (
+        case.endpoint == "auth.delete_account"
     )
     assert (snapshot(app) != before) == changes_rows
     if case.endpoint.startswith(("reading_list.", "i18n.")):
@@ -384,7 +430,10 @@ CREDENTIALS = ["none", "other user's token", "revoked token", "malformed header"
         for operation in API_CASES
         for credential in CREDENTIALS
         # Anyone may add a book: there is no "other user's" collection to protect.
-        if not (operation.startswith("POST") and credential == "other user's token")
+        if not (
+            (operation.startswith("POST") or operation in OWN_DATA)
+            and credential == "other user's token"
+        )
     ],
 )
 def test_api_refuses_bad_credentials(
@@ -420,6 +469,12 @@ def test_api_refuses_bad_credentials(
 @pytest.mark.parametrize("operation", API_CASES)
 def test_api_owner_token_succeeds(app: Flask, world: World, operation: str) -> None:
     _endpoint, _method, send = API_CASES[operation]
+    if operation == "DELETE /api/v1/me/shelves/books/<id>":
+        app.test_client().put(
+            f"/api/v1/me/shelves/books/{world.book_id}",
+            json={"shelf": "want"},
+            headers=bearer(world.owner_token),
+        )
     before = snapshot(app)
     response = send(app.test_client(), world, bearer(world.owner_token))
     assert response.status_code in {200, 201, 204}, response.get_json()

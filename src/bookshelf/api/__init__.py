@@ -64,7 +64,7 @@ def nullable_reference(
 
 
 def register_api(app: Flask) -> None:
-    from bookshelf.api import routes  # noqa: F401  (views attach themselves to bp)
+    from bookshelf.api import me, routes  # noqa: F401  (views attach themselves to bp)
     from bookshelf.api.docs import bp as docs_bp
     from bookshelf.api.protocol import reject_over_long_urls
     from bookshelf.extensions import csrf

@@ -75,15 +75,19 @@ LINK_HEADER = {
 
 
 def operation(
-    operation_id: str, *statuses: int, write: bool = False
+    operation_id: str, *statuses: int, write: bool = False, auth: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Name an operation and document every problem (problem+json) it can answer with."""
+    """Name an operation and document every problem (problem+json) it can answer with.
+
+    `write`: a change that needs a token; `auth`: any request that needs one (the reader's own
+    data, read or written).
+    """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         for status in sorted({*COMMON_ERRORS, *statuses}):
             view = bp.alt_response(status, response=http.HTTPStatus(status).name)(view)
         doc: dict[str, Any] = {"operationId": operation_id}
-        if write:
+        if write or auth:
             doc["security"] = [{"bearerAuth": []}]
         return bp.doc(**doc)(view)
 
@@ -173,7 +177,13 @@ class Books(MethodView):
             201: {
                 "links": {
                     name: {"operationId": name, "parameters": BOOK_ID_FROM_BODY}
-                    for name in ("getBook", "updateBook", "replaceBook", "deleteBook")
+                    for name in (
+                        "getBook",
+                        "updateBook",
+                        "replaceBook",
+                        "deleteBook",
+                        "shelveBook",
+                    )
                 }
             }
         }

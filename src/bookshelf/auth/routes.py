@@ -11,6 +11,7 @@ from bookshelf.auth.forms import LoginForm
 from bookshelf.auth.throttle import clear_failures, record_failure, seconds_blocked
 from bookshelf.extensions import limiter
 from bookshelf.safe_redirect import local_target
+from bookshelf.shelves.panel import merge_visitor_list
 from bookshelf.users.accounts import find_user, start_session
 from bookshelf.users.sessions import end_session
 
@@ -47,7 +48,8 @@ def login() -> str | Response | tuple[str, int]:
     clear_failures(username)
     start_session(user, remember=form.remember.data)
     flash(_("Welcome back, %(name)s!", name=user.username), "success")
-    return redirect(local_target(form.next.data) or url_for("main.home"))
+    response = redirect(local_target(form.next.data) or url_for("main.home"))
+    return merge_visitor_list(user.id, response)
 
 
 def throttled(form: LoginForm, wait: int) -> Response:

@@ -42,6 +42,8 @@ SORT_ORDERS: dict[str, SortOrder] = {
     "title": SortOrder(_l("Title"), Book.title),
     "author": SortOrder(_l("Author"), Book.author),
     "pages": SortOrder(_l("Pages"), Book.pages_num),
+    # Best average first; books nobody rated (average 0) come last.
+    "rating": SortOrder(_l("Rating"), Book.rating_avg, descending=True),
 }
 DEFAULT_SORT = "newest"
 
@@ -54,7 +56,15 @@ class CatalogueSize:
 
 # What a list of books shows (the book_list macro): read as plain rows, without the ORM's
 # identity map or the joined load of who added each book that a whole Book brings.
-SUMMARY_COLUMNS = (Book.id, Book.title, Book.author, Book.pages_num, Book.date_added)
+SUMMARY_COLUMNS = (
+    Book.id,
+    Book.title,
+    Book.author,
+    Book.pages_num,
+    Book.date_added,
+    Book.rating_avg,
+    Book.rating_count,
+)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from bookshelf.errors import handle_http_exception
 from bookshelf.extensions import db
 from bookshelf.ids import parse_id
 from bookshelf.models import Book
+from bookshelf.shelves.panel import book_page_context
 
 UNPROCESSABLE = 422
 
@@ -99,7 +100,8 @@ def create() -> tuple[str, int] | Response:
 
 @bp.get("/<id:book_id>")
 def show(book_id: int) -> str:
-    return render_template("books/show.html", book=get_book(book_id, check_owner=False))
+    book = get_book(book_id, check_owner=False)
+    return render_template("books/show.html", book=book, **book_page_context(book))
 
 
 @bp.get("/<id:book_id>/edit")

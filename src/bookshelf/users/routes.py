@@ -11,6 +11,7 @@ from bookshelf.extensions import db
 from bookshelf.ids import parse_id
 from bookshelf.models import USERNAME_MAX, ApiToken, Book, User
 from bookshelf.no_store import no_store
+from bookshelf.shelves.panel import merge_visitor_list
 from bookshelf.users import bp
 from bookshelf.users.accounts import create_user, find_lookalike, find_user, start_session
 from bookshelf.users.forms import SignupForm, TokenForm
@@ -157,4 +158,5 @@ def create() -> Response | tuple[str, int]:
         return render_template("users/new.html", form=form), 422
     start_session(user)
     flash(_("Welcome, %(name)s! Your account is ready.", name=user.username), "success")
-    return redirect(url_for("users.show", user_id=user.id), code=302)
+    response = redirect(url_for("users.show", user_id=user.id), code=302)
+    return merge_visitor_list(user.id, response)
