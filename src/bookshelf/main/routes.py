@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import current_app, render_template
+from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -8,11 +9,23 @@ from bookshelf.books.queries import catalogue_size, latest_books
 from bookshelf.extensions import db
 from bookshelf.main import bp
 from bookshelf.revision import current_commit
+from bookshelf.shelves.service import HOME_READING_SHOWN, books_on_shelves, recent_ratings
 
 
 @bp.get("/")
 def home() -> str:
-    return render_template("main/home.html", books=latest_books(), size=catalogue_size())
+    """A welcome for visitors; a signed-in reader starts from their Reading shelf."""
+    reading, rated = None, None
+    if current_user.is_authenticated:
+        reading, _more = books_on_shelves(current_user.id, "reading", None, 1, HOME_READING_SHOWN)
+        rated = recent_ratings()
+    return render_template(
+        "main/home.html",
+        books=latest_books(),
+        size=catalogue_size(),
+        reading=reading,
+        rated=rated,
+    )
 
 
 @bp.get("/healthz")

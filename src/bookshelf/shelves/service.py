@@ -23,6 +23,7 @@ from bookshelf.models import (
     Rating,
     ShelfEntry,
     Tag,
+    User,
     shelf_entry_tags,
 )
 from bookshelf.text import BLANK_CHARACTERS
@@ -34,6 +35,9 @@ SHELF_LABELS = {
 }
 MY_BOOKS_PER_PAGE = 50
 BOOK_REVIEWS_SHOWN = 20
+# The signed-in home page: a glance, with links to the whole lists.
+RECENT_RATINGS_SHOWN = 5
+HOME_READING_SHOWN = 5
 
 
 class ShelfError(ValueError):
@@ -275,6 +279,27 @@ def unrate_book(user_id: int, book_id: int) -> bool:
     ).rowcount
     db.session.commit()
     return bool(deleted)
+
+
+@dataclass(frozen=True)
+class RecentRating:
+    book_id: int
+    title: str
+    author: str
+    stars: int
+    reader: str
+
+
+def recent_ratings(limit: int = RECENT_RATINGS_SHOWN) -> list[RecentRating]:
+    """What readers rated last, newest first: the home page's "Recently rated"."""
+    rows = db.session.execute(
+        select(Rating.book_id, Book.title, Book.author, Rating.stars, User.username)
+        .join(Book, Book.id == Rating.book_id)
+        .join(User, User.id == Rating.user_id)
+        .order_by(Rating.updated_at.desc(), Rating.id.desc())
+        .limit(limit)
+    )
+    return [RecentRating(*row) for row in rows]
 
 
 def reader_reviews(book_id: int) -> list[Rating]:
