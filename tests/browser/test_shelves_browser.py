@@ -161,8 +161,16 @@ def test_new_pages_pass_axe_and_fit_320_px(
     page.locator("#my-rating button[type=submit]").click()
     page.wait_for_load_state()
 
+    # The signed-in home page starts from the Reading shelf and shows the rating just given.
+    page.goto("/")
+    expect(page.locator(".home-reading .book-title")).to_have_count(1)
+    expect(page.locator(".home-rated .book-title")).to_have_count(1)
+    expect(page.locator(".home-rated")).to_contain_text(
+        "5 out of 5 stars" if locale == "en-US" else "5 звёзд из 5"
+    )
+
     problems, wide = [], {}
-    pages = ["/books/1", "/my-books", "/my-books?shelf=reading", "/books?sort=rating"]
+    pages = ["/", "/books/1", "/my-books", "/my-books?shelf=reading", "/books?sort=rating"]
     for path in pages:
         page.goto(path)
         problems += axe_problems(page, path, axe_source)
