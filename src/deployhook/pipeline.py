@@ -21,6 +21,7 @@ from typing import Any
 
 from .config import Config, valid_branch
 from .events import SHA_RE
+from .hostops import switch_symlink
 from .reload import Health, gunicorn_usr2
 from .results import Outcome, ReloadResult
 from .runner import StepFailed, StepLogger, step_environment
@@ -78,17 +79,6 @@ class Build:
             fields["release"] = self.release.name
             fields["previous_release"] = self.previous
         return fields
-
-
-def switch_symlink(link: Path, target: Path) -> None:
-    """Point ``link`` at ``target`` atomically: readers see the old or the new, never nothing."""
-    tmp = link.with_name(f".{link.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
-    os.symlink(target, tmp)
-    try:
-        os.replace(tmp, link)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class ReleasePipeline:
