@@ -135,6 +135,12 @@ class StepLogger:
         """Record fields discovered while running (resolved sha, release names)."""
         self.store.update_deploy(self.deploy_id, **fields)
 
+    def host(self, name: str, **fields: Any) -> None:
+        """Record how far a fleet host got (status, live commit and release, reason)."""
+        if "reason" in fields:
+            fields["reason"] = self.redactor.text(fields["reason"])
+        self.store.set_host(self.deploy_id, name, **fields)
+
     def finish(self, outcome: Outcome) -> None:
         """Record the outcome and release the app lock."""
         reason = self.redactor.text(outcome.reason)

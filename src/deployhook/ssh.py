@@ -175,6 +175,14 @@ class SSHHost:
         except OSError:
             return []
 
+    def exists(self, path: str) -> bool:
+        """True when anything (a dangling symlink too) has this name."""
+        try:
+            self.sftp.lstat(path)
+        except OSError:
+            return False
+        return True
+
     def is_dir(self, path: str) -> bool:
         """True for an existing directory."""
         try:

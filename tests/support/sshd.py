@@ -104,7 +104,8 @@ class SSHServer:
             except OSError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise ServerFailed(f"sshd on {self.address}:{self.port} is not up{_tail(log)}")
+                    where = f"{self.address}:{self.port}"
+                    raise ServerFailed(f"sshd on {where} is not up{_tail(log)}") from None
                 time.sleep(0.05)
 
     def new_host_key(self) -> None:
