@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -133,3 +136,80 @@ def to_toml(data: dict[str, Any]) -> str:
             literal = str(value).lower() if isinstance(value, bool) else json.dumps(value)
             lines.append(f"{key} = {literal}")
     return "\n".join(lines) + "\n"
+
+
+# The toy app's build steps, shared by the single-host and the fleet end-to-end tests.
+CHECK_PY = """\
+import pathlib, sys
+verdict = (pathlib.Path(__file__).parent / "TESTS_PASS").read_text().strip()
+print("running the test suite:", verdict)
+sys.exit(0 if verdict == "yes" else 1)
+"""
+# The per-release venv borrows gunicorn from the test venv through a .pth file.
+LINK_DEPS_PY = """\
+import os, pathlib, sysconfig
+site = pathlib.Path(sysconfig.get_paths()["purelib"])
+(site / "deps.pth").write_text(os.environ["DEPS_SITE"] + "\\n")
+print("linked", os.environ["DEPS_SITE"], "into", site)
+"""
+MIGRATE_PY = """\
+import os, pathlib
+log = pathlib.Path(os.environ["DEPLOYHOOK_SHARED_DIR"]) / "migrations.log"
+with log.open("a") as fh:
+    fh.write(os.environ["DEPLOYHOOK_SHA"] + "\\n")
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.com",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.com",
+    )
+    out = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip()
+
+
+class LoadLoop:
+    """Hammers the app from a few threads; bounded in count and time, stops by itself."""
+
+    def __init__(self, url: str, threads: int = 3, max_requests: int = 30000, max_s: float = 120):
+        self.url = url
+        self.max_requests = max_requests
+        self.deadline = time.monotonic() + max_s
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.ok: Counter[str] = Counter()
+        self.failures: list[str] = []
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    @property
+    def total(self) -> int:
+        return sum(self.ok.values()) + len(self.failures)
+
+    def _run(self) -> None:
+        while not self.stop.is_set() and self.total < self.max_requests:
+            if time.monotonic() > self.deadline:
+                break
+            try:
+                with urllib.request.urlopen(self.url, timeout=10) as resp:  # noqa: S310 - loopback
+                    commit = json.loads(resp.read())["commit"]
+                with self.lock:
+                    self.ok[commit] += 1
+            except Exception as exc:  # every kind of failure counts
+                with self.lock:
+                    self.failures.append(f"{type(exc).__name__}: {exc}")
+
+    def __enter__(self) -> LoadLoop:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(15)
