@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -49,12 +50,16 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SITE = next(p for p in sys.path if p.endswith("site-packages") and str(BIN.parent) in p)
+# `make install-dev` downloads the pinned wheels here; the toy app's one dependency is taken
+# from it to build the wheelhouse that is shipped with each release.
+WHEELHOUSE = BIN.parent / "wheelhouse"
 HOSTS = ("web1", "web2", "web3")
 
 # The toy app knows which host it runs on (FLEET_HOST, set for its gunicorn), so a release can
 # be broken on one host only: the list of host names in UNHEALTHY_ON.
 APP_PY = """\
 import json, os, pathlib
+import six  # installed on each host from the wheelhouse shipped with the release
 HERE = pathlib.Path(__file__).resolve().parent
 REVISION = (HERE / "REVISION").read_text().strip()
 BROKEN_ON = HERE / "UNHEALTHY_ON"
@@ -63,7 +68,8 @@ HEALTHY = not BROKEN_ON.exists() or os.environ["FLEET_HOST"] not in BROKEN_ON.re
 def app(environ, start_response):
     if environ.get("PATH_INFO") == "/healthz":
         status = "200 OK" if HEALTHY else "503 Service Unavailable"
-        data = {"commit": REVISION if HEALTHY else None, "host": os.environ["FLEET_HOST"]}
+        data = {"commit": REVISION if HEALTHY else None, "host": os.environ["FLEET_HOST"],
+                "six": six.__file__}
     else:
         status, data = "200 OK", {"commit": REVISION, "host": os.environ["FLEET_HOST"]}
     body = json.dumps(data).encode()
@@ -184,6 +190,21 @@ class Fleet:
 def write_config(fleet: Fleet, build_dir: Path, key: Path) -> None:
     venv = [sys.executable, "-m", "venv", "--without-pip", ".venv"]
     link = [".venv/bin/python", "link_deps.py"]
+    # The gate's dependency, as a wheel inside the tested release: what the hosts install from.
+    wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index"]
+    wheel += [
+        "--find-links",
+        str(WHEELHOUSE),
+        "--wheel-dir",
+        "wheelhouse",
+        "-r",
+        "requirements.txt",
+    ]
+    # On each host; no index or find-links given here: deployhook confines pip to the shipped
+    # wheelhouse (PIP_NO_INDEX, PIP_FIND_LINKS), and --ignore-installed puts the package in
+    # the release's own venv even though the borrowed site-packages has it too.
+    offline = [sys.executable, "-m", "pip", "--python", ".venv/bin/python", "install", "--quiet"]
+    offline += ["--ignore-installed", "--no-deps", "-r", "requirements.txt"]
     hosts = "".join(
         f"""
 [[hosts]]
@@ -227,7 +248,8 @@ confirmations = 3
 [rollout]
 canary = 1
 batch_size = 1
-install = [{json.dumps(venv)}, {json.dumps(link)}]
+package = [{json.dumps(wheel)}]
+install = [{json.dumps(venv)}, {json.dumps(link)}, {json.dumps(offline)}]
 [ssh]
 key_file = "{key}"
 known_hosts = "{fleet.known_hosts}"
@@ -262,7 +284,8 @@ def start_gunicorn(host: Host) -> None:
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     require_sshd()
-    require(bool(__import__("shutil").which("nginx")), "nginx")
+    require(bool(shutil.which("nginx")), "nginx")
+    require(any(WHEELHOUSE.glob("six-*.whl")), f"the wheelhouse in {WHEELHOUSE} (make install-dev)")
     tmp = tmp_path_factory.mktemp("fleet")
     origin = tmp / "origin"
     origin.mkdir()
@@ -272,6 +295,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         "check.py": CHECK_PY,
         "link_deps.py": LINK_DEPS_PY,
         "migrate.py": MIGRATE_PY,
+        "requirements.txt": "six==1.17.0\n",
     }
     for name, text in sources.items():
         (origin / name).write_text(text)
@@ -337,6 +361,13 @@ def test_a_push_goes_live_on_every_host_with_zero_failed_requests(fleet: Fleet) 
     }
     for host in fleet.hosts:
         assert host.live_release() == record["release"]
+        # Its dependency came from the shipped wheelhouse, into the release's own venv.
+        with urllib.request.urlopen(f"{host.app_url}/healthz", timeout=5) as resp:  # noqa: S310
+            six_file = Path(json.loads(resp.read())["six"])
+        venv = host.deploy_to / "releases" / record["release"] / ".venv"
+        assert six_file.resolve().is_relative_to(venv.resolve()), six_file
+        shipped = host.deploy_to / "releases" / record["release"] / "wheelhouse"
+        assert [p.name for p in shipped.iterdir()] == ["six-1.17.0-py2.py3-none-any.whl"]
     # Built and tested once, here; every host got the same package, checked on arrival.
     names = [(s["host"], s["name"]) for s in record["steps"]]
     assert names.count((None, "test")) == 1
@@ -357,10 +388,12 @@ def test_a_push_goes_live_on_every_host_with_zero_failed_requests(fleet: Fleet) 
         for h in HOSTS
     )
     switch = {h: round(step_seconds(record, h, f"{h}: switch", f"{h}: reload"), 2) for h in HOSTS}
+    web1 = {s["name"][6:]: round(s["duration"], 2) for s in record["steps"] if s["host"] == "web1"}
     print(
         f"\nfleet deploy: {took:.2f}s end to end; build+test once {build:.2f}s; ship (slowest "
         f"host) {ship:.2f}s; switch+reload+health per host {switch}; {load.total} requests "
-        f"through nginx, {len(load.failures)} failed, per commit {dict(load.ok)}"
+        f"through nginx, {len(load.failures)} failed, per commit {dict(load.ok)}; web1's steps "
+        f"{web1}"
     )
 
 
@@ -455,3 +488,20 @@ def test_rollback_takes_the_fleet_back_together(fleet: Fleet) -> None:
     assert load.failures == [], load.failures[:5]
     assert fleet.served() == {name: expected for name in HOSTS}
     assert {host.live_release() for host in fleet.hosts} == {previous}
+
+
+def test_the_ssh_key_and_secrets_reach_no_log_or_record(fleet: Fleet) -> None:
+    key = (fleet.tmp / "deploy_key").read_text()
+    secrets = [line for line in key.splitlines() if line and not line.startswith("-----")]
+    deploys = json.loads(fleet.get("/api/deploys?limit=50")[1])["deploys"]
+    records = [fleet.get(f"/api/deploys/{d['id']}")[1] for d in deploys]
+    hosts = {s["host"] for record in records for s in json.loads(record)["steps"]}
+    assert set(HOSTS) <= hosts  # the records do hold the hosts' steps
+    texts = [
+        *records,
+        (fleet.tmp / "deployhook.log").read_text(),
+        *(p.read_bytes().decode("latin-1") for p in (fleet.tmp / "build").glob("*.sqlite3*")),
+    ]
+    for text in texts:
+        assert SECRET not in text and TOKEN not in text
+        assert not any(part in text for part in secrets)
