@@ -127,11 +127,7 @@ class FleetPipeline(ReleasePipeline):
             ("migrate", self.migrate_first),
         )
         try:
-            for name, stage in stages:
-                if steps.cancel_requested():
-                    raise StageFailed(f"cancelled by the operator before {name}")
-                log.info("deploy #%s: %s", deploy.id, name)
-                stage(build)
+            self.run_stages(build, stages)
             log.info("deploy #%s: rollout", deploy.id)
             return self.roll_out(build, discard_on_abort=True)
         except StageFailed as exc:

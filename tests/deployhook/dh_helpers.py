@@ -213,3 +213,58 @@ class LoadLoop:
         self.stop.set()
         for t in self.threads:
             t.join(15)
+
+
+class LiveDeployhook:
+    """What the end-to-end tests do with a running `deployhook serve` and its config: push a
+    signed webhook, read a deploy over the JSON API, wait for it to end, run the CLI."""
+
+    hook_port: int
+    config: Path
+
+    def push(self, sha: str) -> int:
+        """Send the signed GitHub push webhook; return the deploy id."""
+        body, headers = github_request(push_payload(sha))
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.hook_port}/webhook", data=body, headers=headers
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
+            assert resp.status == 202
+            return json.loads(resp.read())["deploy_id"]
+
+    def get(self, path: str) -> tuple[int, str]:
+        """GET a page or API path as the operator (Bearer token): status and body."""
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.hook_port}{path}",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
+            return resp.status, resp.read().decode()
+
+    def deploy_record(self, deploy_id: int) -> dict[str, Any]:
+        """The deploy as the JSON API has it, steps included."""
+        return json.loads(self.get(f"/api/deploys/{deploy_id}")[1])
+
+    def wait(self, deploy_id: int, timeout: float = 90) -> dict[str, Any]:
+        """The deploy's record once it is no longer queued or running."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            record = self.deploy_record(deploy_id)
+            if record["status"] not in ("queued", "running"):
+                return record
+            time.sleep(0.1)
+        raise AssertionError(f"deploy {deploy_id} still {record['status']}: {record}")
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`deployhook ARGS --config <config>` with the secrets in its environment."""
+        return subprocess.run(
+            [str(DEPLOYHOOK), *args, "--config", str(self.config)],
+            env=self.environ(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def environ(self) -> dict[str, str]:
+        """Our environment plus the webhook secret and the operator token."""
+        return dict(os.environ, DEPLOYHOOK_SECRET=SECRET, DEPLOYHOOK_OPERATOR_TOKEN=TOKEN)

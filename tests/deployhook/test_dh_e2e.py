@@ -22,12 +22,9 @@ from dh_helpers import (
     LINK_DEPS_PY,
     MIGRATE_PY,
     REPO,
-    SECRET,
-    TOKEN,
+    LiveDeployhook,
     LoadLoop,
     git,
-    github_request,
-    push_payload,
     start_deployhook,
 )
 
@@ -59,7 +56,7 @@ def app(environ, start_response):
 
 
 @dataclass
-class Env:
+class Env(LiveDeployhook):
     """Everything a test needs to push commits and watch the deployment."""
 
     tmp: Path
@@ -89,33 +86,6 @@ class Env:
         git(self.origin, "commit", "-q", "-m", f"version {self.commits}")
         return git(self.origin, "rev-parse", "HEAD")
 
-    def push(self, sha: str) -> int:
-        """Send the signed GitHub push webhook; return the deploy id."""
-        body, headers = github_request(push_payload(sha))
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.hook_port}/webhook", data=body, headers=headers
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
-            assert resp.status == 202
-            return json.loads(resp.read())["deploy_id"]
-
-    def deploy_record(self, deploy_id: int) -> dict[str, Any]:
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.hook_port}/api/deploys/{deploy_id}",
-            headers={"Authorization": f"Bearer {TOKEN}"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
-            return json.loads(resp.read())
-
-    def wait(self, deploy_id: int, timeout: float = 90) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            record = self.deploy_record(deploy_id)
-            if record["status"] not in ("queued", "running"):
-                return record
-            time.sleep(0.1)
-        raise AssertionError(f"deploy {deploy_id} still {record['status']}: {record}")
-
     def health(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.app_url}/healthz", timeout=5) as resp:  # noqa: S310
             return json.loads(resp.read())
@@ -131,18 +101,6 @@ class Env:
 
     def releases(self) -> list[str]:
         return sorted(p.name for p in (self.deploy_to / "releases").iterdir())
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(BIN / "deployhook"), *args, "--config", str(self.config)],
-            env=self.environ(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    def environ(self) -> dict[str, str]:
-        return dict(os.environ, DEPLOYHOOK_SECRET=SECRET, DEPLOYHOOK_OPERATOR_TOKEN=TOKEN)
 
 
 @pytest.fixture(scope="module")

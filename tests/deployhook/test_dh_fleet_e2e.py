@@ -25,10 +25,9 @@ from dh_helpers import (
     REPO,
     SECRET,
     TOKEN,
+    LiveDeployhook,
     LoadLoop,
     git,
-    github_request,
-    push_payload,
     start_deployhook,
 )
 
@@ -113,7 +112,7 @@ class Host:
 
 
 @dataclass
-class Fleet:
+class Fleet(LiveDeployhook):
     tmp: Path
     origin: Path
     config: Path
@@ -137,49 +136,8 @@ class Fleet:
         git(self.origin, "commit", "-q", "-m", f"version {self.commits}")
         return git(self.origin, "rev-parse", "HEAD")
 
-    def push(self, sha: str) -> int:
-        body, headers = github_request(push_payload(sha))
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.hook_port}/webhook", data=body, headers=headers
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
-            assert resp.status == 202
-            return json.loads(resp.read())["deploy_id"]
-
-    def get(self, path: str) -> tuple[int, str]:
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.hook_port}{path}",
-            headers={"Authorization": f"Bearer {TOKEN}"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
-            return resp.status, resp.read().decode()
-
-    def record(self, deploy_id: int) -> dict[str, Any]:
-        return json.loads(self.get(f"/api/deploys/{deploy_id}")[1])
-
-    def wait(self, deploy_id: int, timeout: float = 90) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            record = self.record(deploy_id)
-            if record["status"] not in ("queued", "running"):
-                return record
-            time.sleep(0.1)
-        raise AssertionError(f"deploy {deploy_id} still {record['status']}: {record}")
-
     def served(self) -> dict[str, str]:
         return {host.name: host.served_commit() for host in self.hosts}
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(BIN / "deployhook"), *args, "--config", str(self.config)],
-            env=self.environ(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    def environ(self) -> dict[str, str]:
-        return dict(os.environ, DEPLOYHOOK_SECRET=SECRET, DEPLOYHOOK_OPERATOR_TOKEN=TOKEN)
 
     @property
     def proxy_url(self) -> str:
