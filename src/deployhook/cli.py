@@ -63,6 +63,18 @@ def check_config(config_path: str | None) -> None:
         shown = "; ".join(" ".join(argv) for argv in commands) or "(none)"
         click.echo(f"  {stage}: {shown}")
     click.echo(f"  reload {cfg.reload_method}; health {cfg.health_url or '(none)'}")
+    for host in cfg.hosts:
+        click.echo(
+            f"  host {host.label}: {host.deploy_to}, reload {host.reload_method}, "
+            f"health {host.health_url or '(none)'}"
+        )
+    if cfg.ssh is not None:  # paths only: a key's content is never printed
+        rollout = cfg.rollout
+        click.echo(f"  ssh key {cfg.ssh.key_file}; known_hosts {cfg.ssh.known_hosts}")
+        click.echo(
+            f"  rollout: canary {rollout.canary}, batches of {rollout.batch_size}, "
+            f"on failure {rollout.abort}"
+        )
     click.echo(f"  operator views {'enabled' if cfg.operator_token else 'disabled (no token)'}")
     for target in cfg.notify:  # labels carry no path, query or password
         click.echo(f"  notify {target.label} on {', '.join(target.events)}")

@@ -3,11 +3,13 @@ every problem at once, and a config without [[hosts]] is the single-host config 
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
-from dh_helpers import SECRET, base_config
+from dh_helpers import DEPLOYHOOK, SECRET, base_config
 
 from deployhook.config import ConfigError, config_from_dict
 
@@ -136,3 +138,45 @@ def test_a_fleet_without_ssh_settings_is_refused(tmp_path: Path) -> None:
     del data["ssh"]
     with pytest.raises(ConfigError, match="a fleet needs \\[ssh\\] with key_file and known_hosts"):
         config_from_dict(data, ENV, base_dir=tmp_path)
+
+
+def test_check_config_lists_the_hosts_and_never_the_key(tmp_path: Path) -> None:
+    key = tmp_path / "id_ed25519"
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleS1ib2R5\n-----END\n")
+    (tmp_path / "known_hosts").write_text("")
+    config = tmp_path / "fleet.toml"
+    config.write_text(
+        f"""
+[app]
+name = "widget"
+repository = "acme/widget"
+git_url = "{tmp_path / "origin.git"}"
+branch = "main"
+deploy_to = "{tmp_path / "build"}"
+[commands]
+test = [["true"]]
+[[hosts]]
+name = "web1"
+address = "10.0.0.1"
+deploy_to = "/srv/app"
+pidfile = "/run/app/gunicorn.pid"
+health_url = "http://10.0.0.1:8000/healthz"
+[ssh]
+key_file = "id_ed25519"
+known_hosts = "known_hosts"
+[rollout]
+batch_size = 2
+"""
+    )
+    out = subprocess.run(
+        [str(DEPLOYHOOK), "check-config", "--config", str(config)],
+        env={**os.environ, **ENV},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "host web1 (deploy@10.0.0.1:22): /srv/app, reload gunicorn-usr2" in out.stdout
+    assert f"ssh key {key};" in out.stdout
+    assert "rollout: canary 1, batches of 2, on failure rollback" in out.stdout
+    assert "c2VjcmV0" not in out.stdout + out.stderr
