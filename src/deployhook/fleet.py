@@ -328,17 +328,7 @@ class FleetPipeline(ReleasePipeline):
         switched = [t for t in build.targets if t.switched]
         where = f"{failure.target.config.label}: {failure.reason}"
         if self.config.rollout.abort == "halt":
-            for target in build.targets:
-                if target is failure.target:
-                    build.steps.host(target.name, status="failed", reason=failure.reason)
-                elif not target.switched:
-                    build.steps.host(target.name, status="untouched")
-            return Outcome(
-                "failed",
-                f"{where}; halted as configured: {_names(switched) or 'no host'} switched, "
-                "the rest untouched",
-                build.fields(),
-            )
+            return self._halt(build, failure, where)
         notes = [self._switch_back(build, target) for target in reversed(switched)]
         for target in build.targets:
             if not target.switched:
@@ -350,6 +340,30 @@ class FleetPipeline(ReleasePipeline):
         return Outcome(
             "rolled_back",
             f"{where}; switched back {_names(switched)}: {outcome}",
+            build.fields(),
+        )
+
+    def _halt(self, build: FleetBuild, failure: HostFailed, where: str) -> Outcome:
+        """``abort = "halt"``: the failing host goes back to its previous release; the hosts
+        that passed keep the new one; the rest are not touched."""
+        failing = failure.target
+        if failing.switched:
+            note = self._switch_back(build, failing)
+            back = (
+                f"did not come back cleanly ({note})" if note else "is back on its previous release"
+            )
+        else:
+            back = "was not switched"
+        live = [t for t in build.targets if t.switched and t is not failing]
+        for target in build.targets:
+            if target in live:
+                build.steps.host(target.name, status="live", previous_release=target.previous)
+            elif not target.switched and target is not failing:
+                build.steps.host(target.name, status="untouched")
+        return Outcome(
+            "failed",
+            f"{where}; halted as configured: the new release stays live on "
+            f"{_names(live) or 'no host'}, {failing.name} {back}, the rest untouched",
             build.fields(),
         )
 

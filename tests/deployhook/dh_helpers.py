@@ -14,6 +14,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +269,32 @@ class LiveDeployhook:
     def environ(self) -> dict[str, str]:
         """Our environment plus the webhook secret and the operator token."""
         return dict(os.environ, DEPLOYHOOK_SECRET=SECRET, DEPLOYHOOK_OPERATOR_TOKEN=TOKEN)
+
+
+class FakeAppServer:
+    """Answers /healthz with the REVISION that `current` points to, as a reloaded app would;
+    commits listed in ``broken`` answer 503."""
+
+    def __init__(self, deploy_to: Path) -> None:
+        self.broken: set[str] = set()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                try:
+                    commit = (deploy_to / "current" / "REVISION").read_text().strip()
+                except OSError:
+                    commit = None
+                code = 503 if commit in outer.broken else 200
+                body = json.dumps({"commit": commit}).encode()
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/healthz"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
