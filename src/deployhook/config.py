@@ -128,6 +128,7 @@ class NotifyTarget:
 
 
 ROLLOUT_ABORT = ("rollback", "halt")
+HEALTH_VIA = ("deploy-host", "ssh")
 _HOST_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 # A host name or an IP address as ssh takes it: never an option, never a shell word.
 _ADDRESS = re.compile(r"[A-Za-z0-9_.:-]{1,253}")
@@ -144,6 +145,9 @@ class HostConfig:
     user: str = "deploy"
     port: int = 22
     health_url: str | None = None
+    # "ssh": the URL is fetched on the host itself (curl over SSH), for an app server that
+    # listens only on the host's loopback.
+    health_via: str = "deploy-host"
     reload_method: str = "gunicorn-usr2"
     reload_pidfile: PurePosixPath | None = None
     reload_command: tuple[str, ...] = ()
@@ -635,6 +639,7 @@ def _host(t: Table, fields: dict[str, Any]) -> HostConfig | None:
             "user",
             "deploy_to",
             "health_url",
+            "health_via",
             "reload_method",
             "pidfile",
             "reload_command",
@@ -649,6 +654,9 @@ def _host(t: Table, fields: dict[str, Any]) -> HostConfig | None:
     pidfile = t.get("pidfile", str, None)
     command = t.strings("reload_command", fields["reload_command"]) or ()
     health_url = t.get("health_url", str, None)
+    health_via = t.get("health_via", str, "deploy-host")
+    if health_via not in HEALTH_VIA:
+        t.problem(f"health_via must be one of {list(HEALTH_VIA)}, got {health_via!r}")
     if name and not _HOST_NAME.fullmatch(name):
         t.problem(f"name {name!r} may only contain letters, digits, '.', '_' and '-'")
     if address and (not _ADDRESS.fullmatch(address) or address.startswith("-")):
@@ -680,6 +688,7 @@ def _host(t: Table, fields: dict[str, Any]) -> HostConfig | None:
         port=port,
         deploy_to=PurePosixPath(deploy_to),
         health_url=health_url,
+        health_via=health_via,
         reload_method=method,
         reload_pidfile=PurePosixPath(pidfile) if pidfile else None,
         reload_command=tuple(command),

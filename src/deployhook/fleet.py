@@ -25,6 +25,7 @@ from one place.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tarfile
 import time
@@ -48,6 +49,17 @@ log = logging.getLogger(__name__)
 
 Connector = Callable[[HostConfig], SSHHost]
 SSH_ERRORS = (OSError, EOFError, paramiko.SSHException, HostUnreachable)
+# A health probe run on the host: the body, then the HTTP status on a line of its own.
+CURL = (
+    "curl",
+    "--silent",
+    "--show-error",
+    "--max-time",
+    "3",
+    "--write-out",
+    "\n%{http_code}",
+    "--",
+)
 
 
 class HostFailed(Exception):
@@ -219,8 +231,10 @@ class FleetPipeline(ReleasePipeline):
         self._host_step(build, target, "upload", upload, ["sftp", "put", package.name, incoming])
 
         def check() -> str:
-            code, out = target.host.run(["sha256sum", "--", incoming], timeout=120)
-            got = out.split()[0] if code == 0 and out.split() else f"(sha256sum: {out.strip()})"
+            code, out = target.host.run(
+                ["sha256sum", "--", incoming], timeout=120, stdout_only=True
+            )
+            got = out.split()[0] if code == 0 and out.split() else f"(sha256sum exited {code})"
             if got != digest:
                 raise StepFailed(f"sha256 on arrival {got} is not the package's {digest}")
             return f"sha256 {got} matches"
@@ -404,7 +418,10 @@ class FleetPipeline(ReleasePipeline):
         cfg, url = self.config, target.config.health_url
         if not url:
             return None
-        return Health(url, cfg.health_commit_field, cfg.health_interval, cfg.health_confirmations)
+        settings = (url, cfg.health_commit_field, cfg.health_interval, cfg.health_confirmations)
+        if target.config.health_via == "ssh":
+            return HealthOverSSH(*settings, host=target.host)
+        return Health(*settings)
 
     def _reload_host(self, steps: StepLogger, target: Target, sha: str, label: str) -> ReloadResult:
         cfg, host = self.config, target.config
@@ -439,6 +456,11 @@ class FleetPipeline(ReleasePipeline):
         ok = self._health_host(steps, target, sha, f"{label}: health")
         return ReloadResult(ok, "", old_retired=True)
 
+    def _health_command(self, target: Target, url: str) -> list[str]:
+        if target.config.health_via == "ssh":
+            return ["ssh", target.config.label, *HealthOverSSH.command(url)]
+        return ["GET", url]
+
     def _health_host(self, steps: StepLogger, target: Target, sha: str, label: str) -> bool:
         health = self._health_of(target)
         if health is None:
@@ -451,7 +473,8 @@ class FleetPipeline(ReleasePipeline):
                 raise StepFailed(report)
             return report
 
-        return steps.call(f"{target.name}: {label}", check, ["GET", health.url], target.name).ok
+        command = self._health_command(target, health.url)
+        return steps.call(f"{target.name}: {label}", check, command, target.name).ok
 
     # -- operator rollback -----------------------------------------------------------------
     def rollback(self, deploy: Deploy, steps: StepLogger) -> Outcome:
@@ -635,6 +658,44 @@ class FleetPipeline(ReleasePipeline):
             if target.ops is not None:
                 target.ops.close()
                 target.ops = None
+
+
+@dataclass
+class HealthOverSSH(Health):
+    """The health URL fetched on the host itself, with curl run over SSH: for an app server
+    that listens only on the host's loopback."""
+
+    host: SSHHost | None = None
+
+    @staticmethod
+    def command(url: str) -> list[str]:
+        """curl's argument list: the body, then the status code on a line of its own."""
+        return [*CURL, url]
+
+    def wait_for(self, expected: str, timeout: float, **kwargs: Any) -> tuple[bool, str]:
+        """As for any health URL; the report says where the requests were made."""
+        ok, report = super().wait_for(expected, timeout, **kwargs)
+        where = self.host.label if self.host is not None else "the host"
+        return ok, f"{report}\n(fetched on {where} with curl over SSH)"
+
+    def probe(self) -> tuple[bool, str]:
+        """One request from the host: (reports something, the commit or an error)."""
+        assert self.host is not None
+        try:
+            code, out = self.host.run(self.command(self.url), timeout=10, stdout_only=True)
+        except SSH_ERRORS as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        body, _, status = out.rstrip("\n").rpartition("\n")
+        if code != 0 or not status.isdigit():
+            return False, f"curl on the host: {out.strip()[-200:] or f'exit {code}'}"
+        if int(status) >= 400:
+            return False, f"HTTP {status}"
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            return False, f"ValueError: {exc}"
+        value = data.get(self.field) if isinstance(data, dict) else None
+        return True, str(value)
 
 
 def pipeline_for(config: Config) -> ReleasePipeline:

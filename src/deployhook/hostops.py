@@ -35,8 +35,10 @@ class HostOps(Protocol):
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float = 600.0,
+        stdout_only: bool = False,
     ) -> tuple[int | None, str]:
-        """Run an argument list (never a shell string); (exit code or None on timeout, output)."""
+        """Run an argument list (never a shell string); (exit code or None on timeout, its
+        output: stdout and stderr, or stdout alone for output that is parsed)."""
         ...
 
     def read_text(self, path: str) -> str | None:
@@ -72,6 +74,7 @@ class LocalHost:
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float = 600.0,
+        stdout_only: bool = False,
     ) -> tuple[int | None, str]:
         try:
             proc = subprocess.run(  # noqa: S603 - an argument list from the config
@@ -85,7 +88,7 @@ class LocalHost:
             )
         except subprocess.TimeoutExpired as exc:
             return None, str(exc.stdout or "")
-        return proc.returncode, proc.stdout + proc.stderr
+        return proc.returncode, proc.stdout if stdout_only else proc.stdout + proc.stderr
 
     def read_text(self, path: str) -> str | None:
         try:

@@ -123,15 +123,20 @@ class SSHHost:
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float = 600.0,
+        stdout_only: bool = False,
     ) -> tuple[int | None, str]:
         """Run an argument list on the host, stdout and stderr together; None on a timeout
-        (the channel is closed, which ends the remote command's session)."""
+        (the channel is closed, which ends the remote command's session).
+
+        ``stdout_only`` is for output that is parsed: whatever the login shell or the command
+        prints on stderr (a noisy ~/.bashrc, a warning) is then left out of it.
+        """
         command = remote_command(argv, cwd, env)
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             return None, f"connection to {self.label} is closed"
         channel = transport.open_session(timeout=30)
-        channel.set_combine_stderr(True)
+        channel.set_combine_stderr(not stdout_only)
         channel.exec_command(command)
         channel.shutdown_write()
         head, tail = bytearray(), bytearray()

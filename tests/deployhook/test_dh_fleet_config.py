@@ -70,7 +70,13 @@ def test_a_single_host_config_is_unchanged(tmp_path: Path) -> None:
 def test_every_fleet_problem_is_reported_at_once(tmp_path: Path) -> None:
     hosts = [
         {"name": "web 1", "address": "-oProxyCommand=x", "deploy_to": "srv", "port": 0},
-        {"name": "web2", "address": "10.0.0.2", "deploy_to": "/srv", "user": "root;id"},
+        {
+            "name": "web2",
+            "address": "10.0.0.2",
+            "deploy_to": "/srv",
+            "user": "root;id",
+            "health_via": "carrier pigeon",
+        },
         {
             "name": "web2",
             "address": "10.0.0.3",
@@ -102,6 +108,7 @@ def test_every_fleet_problem_is_reported_at_once(tmp_path: Path) -> None:
         "[hosts 1] deploy_to must be an absolute path on the host",
         "[hosts 1] pidfile (an absolute path on the host) is required",
         "[hosts 2] user 'root;id' is not a plain user name",
+        "[hosts 2] health_via must be one of ['deploy-host', 'ssh'], got 'carrier pigeon'",
         "[hosts 3] health_url must be an http(s) URL",
         "[hosts 3] unknown key 'bogus'",
         "[[hosts]] name 'web2' is used more than once",

@@ -173,6 +173,7 @@ user = "{host.sshd.user}"
 deploy_to = "{host.deploy_to}"
 pidfile = "{host.deploy_to.parent / "gunicorn.pid"}"
 health_url = "{host.app_url}/healthz"
+health_via = "{"ssh" if host.name == "web3" else "deploy-host"}"
 """
         for host in fleet.hosts
     )
@@ -332,6 +333,10 @@ def test_a_push_goes_live_on_every_host_with_zero_failed_requests(fleet: Fleet) 
     for name in HOSTS:
         assert (name, f"{name}: verify sha256") in names
         assert (name, f"{name}: reload (gunicorn USR2) + health") in names
+    # web3's health URL is fetched on web3 itself, over SSH.
+    reloads = {s["host"]: s for s in record["steps"] if "USR2" in s["name"]}
+    assert "with curl over SSH" in reloads["web3"]["output"]
+    assert "with curl over SSH" not in reloads["web1"]["output"]
     # Migrations ran once, on the first host only.
     assert new in (fleet.hosts[0].deploy_to / "shared" / "migrations.log").read_text()
     for host in fleet.hosts[1:]:

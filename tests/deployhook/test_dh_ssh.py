@@ -72,6 +72,8 @@ def test_hostile_words_reach_the_command_literally(host: SSHHost, tmp_path: Path
 
 def test_exit_codes_output_and_timeouts(host: SSHHost) -> None:
     assert host.run(["sh", "-c", "echo out; echo err >&2; exit 3"]) == (3, "out\nerr\n")
+    # Parsed output leaves stderr out (a login shell's noise, warnings).
+    assert host.run(["sh", "-c", "echo err >&2; echo out"], stdout_only=True) == (0, "out\n")
     code, out = host.run(["sleep", "5"], timeout=0.5)
     assert code is None and "timed out" in out
 
