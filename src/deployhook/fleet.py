@@ -448,8 +448,11 @@ class FleetPipeline(ReleasePipeline):
             steps.end(step, result.ok, result.log)
             return result
         if host.reload_method == "command":
-            code, out = target.host.run(host.reload_command, timeout=cfg.timeout("reload"))
             step = steps.begin(f"{target.name}: {label}", list(host.reload_command), target.name)
+            try:
+                code, out = target.host.run(host.reload_command, timeout=cfg.timeout("reload"))
+            except SSH_ERRORS as exc:
+                code, out = None, f"{type(exc).__name__}: {exc}"
             steps.end(step, code == 0, out)
             if code != 0:
                 return ReloadResult(False, out, old_retired=True)
