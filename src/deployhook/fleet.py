@@ -192,10 +192,13 @@ class FleetPipeline(ReleasePipeline):
                 if target.previous:
                     revision = target.host.read_text(target.path("current", "REVISION"))
                     target.previous_commit = (revision or "").strip() or None
+                # previous_release now, not only at the end: after a crash mid-rollout,
+                # recovery reads it to switch the host back.
                 build.steps.host(
                     target.name,
                     live_release=target.previous,
                     live_commit=target.previous_commit,
+                    previous_release=target.previous,
                 )
                 return f"connected; live release {target.previous or '(none)'}"
 
@@ -530,6 +533,50 @@ class FleetPipeline(ReleasePipeline):
         if not sha:
             raise StageFailed(f"{target} has no REVISION file on {first.name}")
         return target, sha
+
+    # -- after a crash ---------------------------------------------------------------------
+    def recover(self, deploy: Deploy) -> str:
+        """After deployhook died mid-deploy: every host switched to the unfinished release goes
+        back to the release it served before (its row's previous_release), and the unfinished
+        release is removed wherever it is not live. App servers are not reloaded here; the
+        note says when to run `deployhook rollback`. Returns what was done."""
+        notes = [super().recover(deploy)]
+        release = deploy.release
+        if deploy.trigger == "rollback" or not release or not RELEASE_RE.match(release):
+            return "; ".join(n for n in notes if n)
+        rows = {row.host: row for row in deploy.hosts}
+        for host in self.config.hosts:
+            row = rows.get(host.name)
+            try:
+                notes.append(
+                    self._recover_host(host, release, row.previous_release if row else None)
+                )
+            except SSH_ERRORS as exc:
+                notes.append(f"{host.name}: not recovered ({exc}); check it by hand")
+        if any("switched back" in note for note in notes):
+            notes.append(
+                "if an app server had already been reloaded onto the new release, run "
+                "`deployhook rollback` or redeploy"
+            )
+        return "; ".join(n for n in notes if n)
+
+    def _recover_host(self, host: HostConfig, release: str, previous: str | None) -> str:
+        ops = self.connector(host)
+        try:
+            root = PurePosixPath(host.deploy_to)
+            current, releases = str(root / "current"), root / "releases"
+            live = _release_name(ops.readlink(current))
+            done = []
+            if live == release and previous:
+                ops.switch_symlink(current, str(releases / previous))
+                done.append(f"current switched back to {previous}")
+                live = previous
+            if live != release and release in ops.listdir(str(releases)):
+                ops.run(["rm", "-rf", "--", str(releases / release)], timeout=300)
+                done.append(f"removed unfinished release {release}")
+            return f"{host.name}: {', '.join(done)}" if done else ""
+        finally:
+            ops.close()
 
     # -- helpers ---------------------------------------------------------------------------
     def planned_steps(self, deploy: Deploy) -> int:

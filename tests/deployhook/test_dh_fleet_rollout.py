@@ -170,3 +170,22 @@ def test_a_failing_migration_switches_nothing(fleet: Fleet) -> None:
         "web2": "untouched",
         "web3": "untouched",
     }
+
+
+def test_recovery_after_a_crash_switches_hosts_back_and_removes_the_release(
+    fleet: Fleet,
+) -> None:
+    first = fleet.commit()
+    assert fleet.deploy(fleet.config(), skip_reload=True).status == "succeeded"
+    fleet.commit()
+    # Stands in for a deploy that died after switching every host: its record names the
+    # release and, per host, the release each one served before.
+    config = fleet.config()
+    crashed = fleet.deploy(config, skip_reload=True)
+    assert {row.previous_release for row in crashed.hosts} == {crashed.previous_release}
+    note = FleetPipeline(config, connector=LocalFleetHost).recover(crashed)
+    assert fleet.live() == dict.fromkeys(HOSTS, first)
+    for name in HOSTS:
+        assert f"{name}: current switched back to {crashed.previous_release}" in note
+        assert not (fleet.tmp / name / "releases" / crashed.release).exists()
+    assert "run `deployhook rollback`" in note
