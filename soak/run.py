@@ -34,15 +34,14 @@ from soak.load import CSRF, Actor, Ledger, Stats, run_load, verify
 from soak.servers import (
     PASSWORD,
     Gunicorn,
-    Nginx,
     app_env,
     prepare_database,
     restart_postgres,
     rss_kib,
     start_gunicorn,
-    start_nginx,
 )
 from support import temporary_postgres_database
+from support.nginx import Nginx, start_nginx
 
 
 @dataclass

@@ -6,9 +6,8 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from support import free_port, sqlalchemy_url, start_server, stop_group, wait_for_postgres
@@ -16,45 +15,6 @@ from support import free_port, sqlalchemy_url, start_server, stop_group, wait_fo
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 SECRET = "soak-secret-key-that-is-long-enough-0123456789abcdef"  # noqa: S105  (throwaway)
-NGINX_TEMPLATE = """
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    # The same limits as deploy/nginx-bookshelf.conf, shorter timeouts for a bounded test.
-    client_max_body_size 1m;
-    client_header_timeout 3s;
-    client_body_timeout 3s;
-    send_timeout 10s;
-    upstream bookshelf {{
-{servers}
-        keepalive 16;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://bookshelf;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_connect_timeout 2s;
-            proxy_read_timeout 30s;
-            proxy_next_upstream error timeout http_502 http_503;
-            proxy_next_upstream_tries 2;
-            add_header X-Upstream $upstream_addr always;
-        }}
-    }}
-}}
-"""
 
 
 def app_env(database_url: str, **extra: str) -> dict[str, str]:
@@ -150,53 +110,6 @@ def start_gunicorn(env: dict[str, str], workers: int, workdir: Path, timeout: in
     while len(server.workers()) < workers and time.monotonic() < deadline:
         time.sleep(0.1)
     return server
-
-
-@dataclass
-class Nginx:
-    port: int
-    prefix: Path
-    process: subprocess.Popen[bytes] | None = None
-    upstreams: list[int] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def set_upstreams(self, ports: list[int]) -> None:
-        """Rewrite the upstream list and reload (HUP): new requests go only to `ports`."""
-        conf = self.prefix / "nginx.conf"
-        conf.write_text(render_conf(self.prefix, self.port, ports))
-        assert self.process is not None
-        self.process.send_signal(signal.SIGHUP)
-        self.upstreams = ports
-        time.sleep(1.0)  # old nginx workers finish their requests; new ones use the new list
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_group(self.process, signal.SIGQUIT)  # graceful: finish in-flight requests
-
-
-def render_conf(prefix: Path, port: int, upstream_ports: list[int]) -> str:
-    servers = "\n".join(
-        f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in upstream_ports
-    )
-    return NGINX_TEMPLATE.format(prefix=prefix, port=port, servers=servers)
-
-
-def start_nginx(upstream_ports: list[int], workdir: Path) -> Nginx:
-    prefix = Path(tempfile.mkdtemp(prefix="nginx-", dir=workdir))
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (prefix / sub).mkdir()
-    port = free_port()
-    conf = prefix / "nginx.conf"
-    conf.write_text(render_conf(prefix, port, upstream_ports))
-    # -g 'daemon off;': nginx stays our child, so it is stopped with us, never left behind.
-    # The Debian package's nginx, found on PATH, with our own prefix and config.
-    command = ["nginx", "-p", prefix, "-c", conf, "-g", "daemon off;"]
-    url = f"http://127.0.0.1:{port}/healthz"
-    process = start_server(command, prefix / "stderr.log", ready=url)
-    return Nginx(port, prefix, process, upstream_ports)
 
 
 def rss_kib(pid: int) -> int | None:

@@ -15,7 +15,8 @@ import click
 
 from .config import CONFIG_ENV, Config, ConfigError, load_config, mask_credentials, valid_branch
 from .events import is_sha
-from .pipeline import RELEASE_RE, ReleasePipeline
+from .fleet import pipeline_for
+from .pipeline import RELEASE_RE
 from .runner import kill_active_steps
 from .store import FINAL, Deploy, Store
 from .worker import Worker
@@ -62,6 +63,18 @@ def check_config(config_path: str | None) -> None:
         shown = "; ".join(" ".join(argv) for argv in commands) or "(none)"
         click.echo(f"  {stage}: {shown}")
     click.echo(f"  reload {cfg.reload_method}; health {cfg.health_url or '(none)'}")
+    for host in cfg.hosts:
+        click.echo(
+            f"  host {host.label}: {host.deploy_to}, reload {host.reload_method}, "
+            f"health {host.health_url or '(none)'}"
+        )
+    if cfg.ssh is not None:  # paths only: a key's content is never printed
+        rollout = cfg.rollout
+        click.echo(f"  ssh key {cfg.ssh.key_file}; known_hosts {cfg.ssh.known_hosts}")
+        click.echo(
+            f"  rollout: canary {rollout.canary}, batches of {rollout.batch_size}, "
+            f"on failure {rollout.abort}"
+        )
     click.echo(f"  operator views {'enabled' if cfg.operator_token else 'disabled (no token)'}")
     for target in cfg.notify:  # labels carry no path, query or password
         click.echo(f"  notify {target.label} on {', '.join(target.events)}")
@@ -80,7 +93,7 @@ def serve(config_path: str | None, host: str | None, port: int | None, no_worker
 
     cfg = _load(config_path)
     store = Store(cfg.database_url, cfg.app_name)
-    worker = None if no_worker else Worker(store, cfg, ReleasePipeline(cfg))
+    worker = None if no_worker else Worker(store, cfg, pipeline_for(cfg))
     app = create_app(cfg, store=store, worker=worker)
     server = make_server(host or cfg.host, cfg.port if port is None else port, app, threaded=True)
     if worker is not None:
@@ -108,7 +121,7 @@ def worker_cmd(config_path: str | None) -> None:
     """Run only the deploy worker (when the web part is served by gunicorn)."""
     cfg = _load(config_path)
     store = Store(cfg.database_url, cfg.app_name)
-    worker = Worker(store, cfg, ReleasePipeline(cfg))
+    worker = Worker(store, cfg, pipeline_for(cfg))
     thread = worker.start()
 
     def stop(_signum: int, _frame: Any) -> None:
@@ -129,7 +142,7 @@ NOTIFY_DRAIN_SECONDS = 60.0
 def _wait(cfg: Config, store: Store, deploy: Deploy, timeout: float) -> Deploy:
     # Help the queue along in this process; the DB lock makes that safe even when
     # `deployhook serve` is running too (whoever claims first runs it).
-    worker = Worker(store, cfg, ReleasePipeline(cfg))
+    worker = Worker(store, cfg, pipeline_for(cfg))
     store.recover()
     deadline = time.monotonic() + timeout
     while True:
@@ -236,7 +249,7 @@ def status(config_path: str | None, as_json: bool) -> None:
     """Live release, running deploy and the latest deploy."""
     cfg = _load(config_path, read_only=True)
     store = Store(cfg.database_url, cfg.app_name)
-    pipeline = ReleasePipeline(cfg)
+    pipeline = pipeline_for(cfg)
     latest = store.latest(1)
     data = {
         "app": cfg.app_name,
@@ -246,6 +259,8 @@ def status(config_path: str | None, as_json: bool) -> None:
         "paused": store.is_paused(),
         "latest": latest[0].to_dict() if latest else None,
     }
+    if cfg.fleet:
+        data["hosts"] = _fleet_status(cfg, store)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -255,9 +270,35 @@ def status(config_path: str | None, as_json: bool) -> None:
     click.echo(f"running: {f'#{running}' if running else 'nothing'}")
     if data["paused"]:
         click.echo("automatic deploys: PAUSED (resume from the dashboard)")
+    for host in data.get("hosts", []):
+        click.echo(
+            f"host {host['host']} ({host['address']}): live commit {host['live_commit'] or '-'} "
+            f"release {host['live_release'] or '-'} (deploy #{host['deploy_id'] or '-'}, "
+            f"{host['status']})"
+        )
     if latest:
         d = latest[0]
         click.echo(f"latest: #{d.id} {d.status} {d.commit_sha or '-'} {d.reason}".rstrip())
+
+
+def _fleet_status(cfg: Config, store: Store) -> list[dict[str, Any]]:
+    # What each host serves as deployhook last saw it (the store, not a fresh SSH login): the
+    # newest deploy that knew, with how that deploy left the host.
+    seen = store.fleet_state()
+    rows = []
+    for host in cfg.hosts:
+        row = seen.get(host.name)
+        rows.append(
+            {
+                "host": host.name,
+                "address": host.label,
+                "live_commit": row.live_commit if row else None,
+                "live_release": row.live_release if row else None,
+                "deploy_id": row.deploy_id if row else None,
+                "status": row.status if row else "never deployed",
+            }
+        )
+    return rows
 
 
 @main.command()

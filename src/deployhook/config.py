@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
@@ -127,6 +127,60 @@ class NotifyTarget:
         return f"{self.kind} {urlparse(self.url).hostname or '?'}"
 
 
+ROLLOUT_ABORT = ("rollback", "halt")
+HEALTH_VIA = ("deploy-host", "ssh")
+_HOST_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+# A host name or an IP address as ssh takes it: never an option, never a shell word.
+_ADDRESS = re.compile(r"[A-Za-z0-9_.:-]{1,253}")
+_USER = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """One app server of a fleet, reached over SSH; paths are on that host."""
+
+    name: str
+    address: str
+    deploy_to: PurePosixPath
+    user: str = "deploy"
+    port: int = 22
+    health_url: str | None = None
+    # "ssh": the URL is fetched on the host itself (curl over SSH), for an app server that
+    # listens only on the host's loopback.
+    health_via: str = "deploy-host"
+    reload_method: str = "gunicorn-usr2"
+    reload_pidfile: PurePosixPath | None = None
+    reload_command: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How logs and pages name the host: its name and where it is."""
+        return f"{self.name} ({self.user}@{self.address}:{self.port})"
+
+
+@dataclass(frozen=True)
+class SSHConfig:
+    """How deployhook logs in to the hosts: one key, host keys checked against one file."""
+
+    key_file: Path
+    known_hosts: Path
+    connect_timeout: float = 10.0
+    allow_agent: bool = False
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """Order and pace of switching a fleet, and what happens when a host fails."""
+
+    canary: int = 1
+    batch_size: int = 1
+    pause_seconds: float = 0.0
+    abort: str = "rollback"
+    package: tuple[tuple[str, ...], ...] = ()
+    install: tuple[tuple[str, ...], ...] = ()
+    exclude: tuple[str, ...] = (".venv", ".git")
+
+
 @dataclass(frozen=True)
 class Config:
     """Validated settings; built only by :func:`load_config` or :func:`config_from_dict`."""
@@ -166,6 +220,14 @@ class Config:
     health_confirmations: int = 3
     output_cap_bytes: int = 64 * 1024
     notify: tuple[NotifyTarget, ...] = ()
+    hosts: tuple[HostConfig, ...] = ()
+    ssh: SSHConfig | None = None
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+
+    @property
+    def fleet(self) -> bool:
+        """True when releases go to [[hosts]] over SSH rather than to this machine."""
+        return bool(self.hosts)
 
     def timeout(self, step: str) -> float:
         """Seconds allowed for a stage: fetch, install, test, migrate, reload or health."""
@@ -192,6 +254,7 @@ DEFAULT_TIMEOUTS = {
     "migrate": 300.0,
     "reload": 60.0,
     "health": 60.0,
+    "ship": 600.0,
 }
 
 
@@ -202,6 +265,7 @@ class Table:
         self.name = name
         self.data = data
         self.problems = problems
+        self.problems_before = len(problems)
 
     def problem(self, message: str) -> None:
         """Record a problem about this table."""
@@ -384,7 +448,7 @@ def _timeouts(t: Table) -> dict[str, Any]:
     return {"timeouts": timeouts}
 
 
-def _reload(t: Table, base_dir: Path) -> dict[str, Any]:
+def _reload(t: Table, base_dir: Path, fleet: bool = False) -> dict[str, Any]:
     t.unknown_keys({"method", "pidfile", "command"})
     method = t.get("method", str, "gunicorn-usr2")
     out: dict[str, Any] = {"reload_method": method, "reload_pidfile": None, "reload_command": ()}
@@ -394,7 +458,8 @@ def _reload(t: Table, base_dir: Path) -> dict[str, Any]:
         t.problem(f"method must be one of {list(RELOAD_METHODS)}, got {method!r}")
     elif method == "gunicorn-usr2":
         if not pidfile:
-            if pidfile == "" or "pidfile" not in t.data:
+            # A fleet names a pidfile per host ([[hosts]] pidfile).
+            if pidfile == "" or ("pidfile" not in t.data and not fleet):
                 t.problem("pidfile is required for method 'gunicorn-usr2'")
         else:
             out["reload_pidfile"] = (
@@ -409,14 +474,14 @@ def _reload(t: Table, base_dir: Path) -> dict[str, Any]:
     return out
 
 
-def _health(t: Table, reload_method: str) -> dict[str, Any]:
+def _health(t: Table, reload_method: str, fleet: bool = False) -> dict[str, Any]:
     t.unknown_keys({"url", "commit_field", "interval", "confirmations"})
     url = t.get("url", str, None)
     if url is not None:
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             t.problem(f"url must be an http(s) URL, got {url!r}")
-    elif "url" not in t.data and reload_method != "none":
+    elif "url" not in t.data and reload_method != "none" and not fleet:
         t.problem("url is required when the app server is reloaded")
     out = {
         "health_url": url,
@@ -447,7 +512,8 @@ def _secrets(env: dict[str, str], require_secret: bool, problems: list[str]) -> 
     return {"secret": secret if require_secret else "", "operator_token": token}
 
 
-SECTIONS = ("server", "app", "commands", "timeouts", "reload", "health")
+SECTIONS = ("server", "app", "commands", "timeouts", "reload", "health", "rollout", "ssh")
+LISTS = ("notify", "hosts")
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 
 
@@ -529,6 +595,160 @@ def _notify_email(t: Table) -> dict[str, Any]:
     return {"mail_url": mail_url, "mail_from": sender, "mail_to": recipients or ()}
 
 
+def _fleet(
+    data: dict[str, Any],
+    tables: dict[str, Table],
+    fields: dict[str, Any],
+    base_dir: Path,
+    problems: list[str],
+) -> dict[str, Any]:
+    """``[[hosts]]``, ``[ssh]`` and ``[rollout]``: all three or none of them."""
+    if "hosts" not in data:
+        for name in ("ssh", "rollout"):
+            if name in data:
+                problems.append(f"[{name}] only applies to a fleet: add [[hosts]] entries")
+        return {}
+    hosts = _hosts(data["hosts"], fields, problems)
+    ssh = _ssh(tables["ssh"], base_dir, "ssh" in data)
+    raw = data["hosts"]
+    rollout = _rollout(tables["rollout"], len(raw) if isinstance(raw, list) else 0)
+    return {"hosts": hosts, "ssh": ssh, "rollout": rollout}
+
+
+def _hosts(items: Any, fields: dict[str, Any], problems: list[str]) -> tuple[HostConfig, ...]:
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        problems.append(f"[[hosts]] must be a non-empty list of tables, got {items!r}")
+        return ()
+    hosts = []
+    for n, item in enumerate(items, 1):
+        host = _host(Table(f"hosts {n}", item, problems), fields)
+        if host is not None:
+            hosts.append(host)
+    names = [item.get("name") for item in items]
+    for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
+        problems.append(f"[[hosts]] name {name!r} is used more than once")
+    return tuple(hosts)
+
+
+def _host(t: Table, fields: dict[str, Any]) -> HostConfig | None:
+    t.unknown_keys(
+        {
+            "name",
+            "address",
+            "port",
+            "user",
+            "deploy_to",
+            "health_url",
+            "health_via",
+            "reload_method",
+            "pidfile",
+            "reload_command",
+        }
+    )
+    name = t.text("name", "", required=True)
+    address = t.text("address", "", required=True)
+    user = t.text("user", "deploy")
+    port = t.get("port", int, 22)
+    deploy_to = t.text("deploy_to", "", required=True)
+    method = t.get("reload_method", str, fields["reload_method"])
+    pidfile = t.get("pidfile", str, None)
+    command = t.strings("reload_command", fields["reload_command"]) or ()
+    health_url = t.get("health_url", str, None)
+    health_via = t.get("health_via", str, "deploy-host")
+    if health_via not in HEALTH_VIA:
+        t.problem(f"health_via must be one of {list(HEALTH_VIA)}, got {health_via!r}")
+    if name and not _HOST_NAME.fullmatch(name):
+        t.problem(f"name {name!r} may only contain letters, digits, '.', '_' and '-'")
+    if address and (not _ADDRESS.fullmatch(address) or address.startswith("-")):
+        t.problem(f"address {address!r} is not a host name or an IP address")
+    if user and not _USER.fullmatch(user):
+        t.problem(f"user {user!r} is not a plain user name")
+    if not 1 <= port <= 65535:
+        t.problem("port must be between 1 and 65535")
+    if deploy_to and not deploy_to.startswith("/"):
+        t.problem(f"deploy_to must be an absolute path on the host, got {deploy_to!r}")
+    if method not in RELOAD_METHODS:
+        t.problem(f"reload_method must be one of {list(RELOAD_METHODS)}, got {method!r}")
+    elif method == "gunicorn-usr2" and not (pidfile and pidfile.startswith("/")):
+        t.problem("pidfile (an absolute path on the host) is required for 'gunicorn-usr2'")
+    elif method == "command" and not command:
+        t.problem("reload_command (an argument list) is required for reload_method 'command'")
+    if health_url is not None:
+        parsed = urlparse(health_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            t.problem(f"health_url must be an http(s) URL, got {health_url!r}")
+    elif method != "none":
+        t.problem("health_url is required when the host's app server is reloaded")
+    if len(t.problems) != t.problems_before:
+        return None
+    return HostConfig(
+        name=name,
+        address=address,
+        user=user,
+        port=port,
+        deploy_to=PurePosixPath(deploy_to),
+        health_url=health_url,
+        health_via=health_via,
+        reload_method=method,
+        reload_pidfile=PurePosixPath(pidfile) if pidfile else None,
+        reload_command=tuple(command),
+    )
+
+
+def _ssh(t: Table, base_dir: Path, given: bool) -> SSHConfig | None:
+    if not given:
+        t.problem("a fleet needs [ssh] with key_file and known_hosts")
+        return None
+    t.unknown_keys({"key_file", "known_hosts", "connect_timeout", "allow_agent"})
+    paths = {}
+    for key in ("key_file", "known_hosts"):
+        raw = t.text(key, "", required=True)
+        path = Path(raw) if Path(raw).is_absolute() else base_dir / raw
+        if raw and not path.is_file():
+            # The path, never the file's content: a key must not reach any log.
+            t.problem(f"{key} {path} does not exist or is not a file")
+        paths[key] = path
+    timeout = t.get("connect_timeout", float, 10.0)
+    if timeout <= 0:
+        t.problem("connect_timeout must be positive")
+    return SSHConfig(
+        key_file=paths["key_file"],
+        known_hosts=paths["known_hosts"],
+        connect_timeout=timeout,
+        allow_agent=t.get("allow_agent", bool, False),
+    )
+
+
+def _rollout(t: Table, host_count: int) -> RolloutConfig:
+    t.unknown_keys(
+        {"canary", "batch_size", "pause_seconds", "abort", "package", "install", "exclude"}
+    )
+    canary = t.get("canary", int, 1)
+    batch_size = t.get("batch_size", int, 1)
+    pause = t.get("pause_seconds", float, 0.0)
+    abort = t.get("abort", str, "rollback")
+    exclude = t.strings("exclude", (".venv", ".git")) or ()
+    if host_count and not 1 <= canary <= host_count:
+        t.problem(f"canary must be between 1 and the number of hosts ({host_count})")
+    if batch_size < 1:
+        t.problem("batch_size must be at least 1")
+    if pause < 0:
+        t.problem("pause_seconds must not be negative")
+    if abort not in ROLLOUT_ABORT:
+        t.problem(f"abort must be one of {list(ROLLOUT_ABORT)}, got {abort!r}")
+    if not all(p and not p.startswith("/") and ".." not in PurePosixPath(p).parts for p in exclude):
+        t.problem("exclude must be a list of relative paths without '..'")
+    return RolloutConfig(
+        canary=canary,
+        batch_size=batch_size,
+        pause_seconds=pause,
+        abort=abort,
+        package=t.commands("package") or (),
+        install=t.commands("install") or (),
+        exclude=tuple(exclude),
+    )
+
+
 def config_from_dict(
     data: dict[str, Any],
     environ: dict[str, str] | None = None,
@@ -546,8 +766,9 @@ def config_from_dict(
     problems: list[str] = []
     tables: dict[str, Table] = {}
     for name in data:
-        if name not in SECTIONS and name != "notify":
-            problems.append(f"unknown section [{name}] (known: {', '.join(SECTIONS)}, notify)")
+        if name not in SECTIONS and name not in LISTS:
+            known = ", ".join((*SECTIONS, *LISTS))
+            problems.append(f"unknown section [{name}] (known: {known})")
     for name in SECTIONS:
         value = data.get(name, {})
         if not isinstance(value, dict):
@@ -560,9 +781,11 @@ def config_from_dict(
     app = _app(tables["app"])
     fields.update(_commands(tables["commands"]))
     fields.update(_timeouts(tables["timeouts"]))
-    fields.update(_reload(tables["reload"], base_dir))
-    fields.update(_health(tables["health"], fields["reload_method"]))
+    fleet = "hosts" in data
+    fields.update(_reload(tables["reload"], base_dir, fleet))
+    fields.update(_health(tables["health"], fields["reload_method"], fleet))
     fields["notify"] = _notify(data.get("notify", []), env, problems)
+    fields.update(_fleet(data, tables, fields, base_dir, problems))
     if problems:
         raise ConfigError(problems)
 

@@ -14,18 +14,20 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .config import Config, valid_branch
 from .events import SHA_RE
+from .hostops import switch_symlink
 from .reload import Health, gunicorn_usr2
 from .results import Outcome, ReloadResult
 from .runner import StepFailed, StepLogger, step_environment
 from .store import Deploy
 
+BuildT = TypeVar("BuildT", bound="Build")
 RELEASE_RE = re.compile(r"^\d{14}-[0-9a-f]{7}(-\d+)?$")
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class Build:
     sha: str | None
     release: Path | None = None
     previous: str | None = None
+    stage: str = ""  # the stage running (or that stopped the deploy)
 
     @property
     def branch_ref(self) -> str:
@@ -78,17 +81,6 @@ class Build:
             fields["release"] = self.release.name
             fields["previous_release"] = self.previous
         return fields
-
-
-def switch_symlink(link: Path, target: Path) -> None:
-    """Point ``link`` at ``target`` atomically: readers see the old or the new, never nothing."""
-    tmp = link.with_name(f".{link.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
-    os.symlink(target, tmp)
-    try:
-        os.replace(tmp, link)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class ReleasePipeline:
@@ -233,23 +225,30 @@ class ReleasePipeline:
             ("switch", self.switch),
         )
         try:
-            for name, stage in stages:
-                if steps.cancel_requested():
-                    raise StageFailed(f"cancelled by the operator before {name}")
-                log.info("deploy #%s: %s", deploy.id, name)
-                stage(build)
+            self.run_stages(build, stages)
         except StageFailed as exc:
             status, reason = exc.status, exc.reason
             if steps.cancel_requested():
                 # Only stages before the switch stop here: the live app was never touched.
                 status = "cancelled"
-                reason = f"cancelled by the operator during {name}; live app untouched"
+                reason = f"cancelled by the operator during {build.stage}; live app untouched"
             log.info("deploy #%s %s: %s", deploy.id, status, reason)
             if build.release is not None:
                 self._remove_release(steps, build.release)
             return Outcome(status, reason, build.fields())
         log.info("deploy #%s: reload", deploy.id)
         return self.reload(build)
+
+    def run_stages(
+        self, build: BuildT, stages: Sequence[tuple[str, Callable[[BuildT], None]]]
+    ) -> None:
+        """Run named stages in order, each logged; stop before the next once cancelled."""
+        for name, stage in stages:
+            build.stage = name
+            if build.steps.cancel_requested():
+                raise StageFailed(f"cancelled by the operator before {name}")
+            log.info("deploy #%s: %s", build.deploy.id, name)
+            stage(build)
 
     # -- the stages of a deploy, in order ---------------------------------------------------
     def _target(self, deploy: Deploy) -> tuple[str, str | None]:

@@ -118,6 +118,8 @@ class StepLogger:
         self.output_cap = output_cap
         self.redactor = redactor or Redactor()
         self._cancelled = False
+        # A fleet deploy logs steps from one thread per host: positions are handed out in turn.
+        self._begin_lock = threading.Lock()
 
     def cancel_requested(self) -> bool:
         """Whether an operator asked to cancel this deploy (remembered once seen)."""
@@ -133,17 +135,28 @@ class StepLogger:
         """Record fields discovered while running (resolved sha, release names)."""
         self.store.update_deploy(self.deploy_id, **fields)
 
+    def host(self, name: str, **fields: Any) -> None:
+        """Record how far a fleet host got (status, live commit and release, reason)."""
+        if "reason" in fields:
+            fields["reason"] = self.redactor.text(fields["reason"])
+        self.store.set_host(self.deploy_id, name, **fields)
+
     def finish(self, outcome: Outcome) -> None:
         """Record the outcome and release the app lock."""
         reason = self.redactor.text(outcome.reason)
         self.store.finish(self.deploy_id, outcome.status, reason, **outcome.fields)
 
     # -- step rows -------------------------------------------------------------------------
-    def begin(self, name: str, command: Sequence[str] | None = None) -> OpenStep:
-        """Create the step row now, so the dashboard shows it while it runs."""
+    def begin(
+        self, name: str, command: Sequence[str] | None = None, host: str | None = None
+    ) -> OpenStep:
+        """Create the step row now, so the dashboard shows it while it runs; ``host`` names
+        the fleet host it runs on."""
         # git fetch's argument list holds the repository URL, credentials and all.
         shown = [self.redactor.text(arg) for arg in command] if command is not None else None
-        return OpenStep(self.store.start_step(self.deploy_id, name, shown), time.monotonic())
+        with self._begin_lock:
+            step_id = self.store.start_step(self.deploy_id, name, shown, host)
+        return OpenStep(step_id, time.monotonic())
 
     def end(self, step: OpenStep, ok: bool, text: str) -> StepResult:
         """Finish a Python-side step: exit code 0 or 1 and its report."""
@@ -156,10 +169,15 @@ class StepLogger:
         return StepResult(exit_code == 0, exit_code, text, duration)
 
     def call(
-        self, name: str, func: Callable[[], str], command: list[str] | None = None
+        self,
+        name: str,
+        func: Callable[[], str],
+        command: list[str] | None = None,
+        host: str | None = None,
     ) -> StepResult:
-        """Log a Python-side step (symlink switch, health check) like a command."""
-        step = self.begin(name, command)
+        """Log a Python-side step (symlink switch, health check, a command on a fleet host)
+        like a command."""
+        step = self.begin(name, command, host)
         try:
             return self.end(step, True, func())
         except StepFailed as exc:

@@ -113,6 +113,14 @@ class Deploy(Base):
     steps: Mapped[list[Step]] = relationship(
         back_populates="deploy", order_by="Step.position", cascade="all, delete-orphan"
     )
+    # A fleet deploy's per-host state; empty for a single-host deploy. Loaded with the deploy
+    # (one extra query), so every reader gets it without a session.
+    hosts: Mapped[list[HostState]] = relationship(
+        back_populates="deploy",
+        order_by="HostState.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
 
     __table_args__ = (
         # Second line of defence behind AppLock: the database itself refuses a second
@@ -158,6 +166,7 @@ class Deploy(Base):
         }
         if with_steps:
             data["steps"] = [s.to_dict() for s in self.steps]
+            data["hosts"] = [h.to_dict() for h in self.hosts]
         return data
 
 
@@ -180,6 +189,8 @@ class Step(Base):
     # group, but only in the same boot (after a reboot the number may be someone else's).
     pgid: Mapped[int | None] = mapped_column(Integer)
     boot_id: Mapped[str | None] = mapped_column(String(64))
+    # The fleet host a step ran on (its [[hosts]] name); NULL: the deploy host itself.
+    host: Mapped[str | None] = mapped_column(String(40))
 
     deploy: Mapped[Deploy] = relationship(back_populates="steps")
 
@@ -195,6 +206,51 @@ class Step(Base):
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "running": self.finished_at is None,
+            "host": self.host,
+        }
+
+
+HOST_STATUSES = (
+    "pending",  # nothing done on the host yet
+    "shipped",  # the release is unpacked and installed there, not live
+    "live",  # the new release serves there and is healthy
+    "failed",  # the host could not be reached, shipped to, switched or made healthy
+    "rolled_back",  # it was switched, and is back on its previous release
+    "untouched",  # the deploy stopped before switching it; its live release is unchanged
+)
+
+
+class HostState(Base):
+    """One fleet host in one deploy: how far it got, what it serves now, and why."""
+
+    __tablename__ = "deploy_hosts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deploy_id: Mapped[int] = mapped_column(ForeignKey("deploys.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # What the host serves at the end of this deploy (or now, while it runs), as far as known.
+    live_commit: Mapped[str | None] = mapped_column(String(64))
+    live_release: Mapped[str | None] = mapped_column(String(200))
+    previous_release: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    deploy: Mapped[Deploy] = relationship(back_populates="hosts")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view for the API."""
+        return {
+            "host": self.host,
+            "address": self.address,
+            "status": self.status,
+            "live_commit": self.live_commit,
+            "live_release": self.live_release,
+            "previous_release": self.previous_release,
+            "reason": self.reason,
+            "updated_at": _iso(self.updated_at),
         }
 
 
@@ -622,8 +678,42 @@ class Store:
             s.commit()
         return recovered
 
+    # -- fleet hosts -------------------------------------------------------------
+    def set_host(self, deploy_id: int, host: str, **fields: Any) -> None:
+        """Create or update one host's row of a deploy."""
+        assert fields.get("status", "pending") in HOST_STATUSES
+        if "reason" in fields:
+            fields["reason"] = fields["reason"][:2000]
+        with self.session() as s:
+            row = s.scalars(
+                select(HostState).where(HostState.deploy_id == deploy_id, HostState.host == host)
+            ).first()
+            if row is None:
+                count = s.scalar(
+                    select(func.count(HostState.id)).where(HostState.deploy_id == deploy_id)
+                )
+                row = HostState(deploy_id=deploy_id, host=host, position=(count or 0) + 1)
+                s.add(row)
+            for key, value in fields.items():
+                setattr(row, key, value)
+            row.updated_at = utcnow()
+            s.commit()
+
+    def fleet_state(self) -> dict[str, HostState]:
+        """Each host's newest row that knows what the host serves: the fleet as last seen."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(HostState)
+                .join(Deploy, HostState.deploy_id == Deploy.id)
+                .where(Deploy.app == self.app_name, HostState.live_commit.is_not(None))
+                .order_by(HostState.deploy_id, HostState.id)
+            ).all()
+        return {row.host: row for row in rows}
+
     # -- steps -------------------------------------------------------------------
-    def start_step(self, deploy_id: int, name: str, command: list[str] | None) -> int:
+    def start_step(
+        self, deploy_id: int, name: str, command: list[str] | None, host: str | None = None
+    ) -> int:
         """Create a step row before the command runs, so the dashboard shows it live."""
         with self.session() as s:
             position = s.scalar(select(func.count(Step.id)).where(Step.deploy_id == deploy_id)) or 0
@@ -632,6 +722,7 @@ class Store:
                 position=position + 1,
                 name=name,
                 command=json.dumps(command) if command is not None else "",
+                host=host,
             )
             s.add(step)
             s.commit()

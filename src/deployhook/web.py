@@ -31,9 +31,9 @@ from .appstate import json_response as _json
 from .appstate import store as _store
 from .config import Config, mask_credentials
 from .dashboard import operator
+from .fleet import pipeline_for
 from .livelog import strip_ansi
 from .overview import HealthWatch
-from .pipeline import ReleasePipeline
 from .store import Deploy, Store
 from .worker import Worker
 
@@ -268,7 +268,7 @@ def create_app(
         "config": config,
         "store": store,
         "worker": worker,
-        "pipeline": ReleasePipeline(config),
+        "pipeline": pipeline_for(config),
         "health": HealthWatch(config),
     }
     auth.configure_sessions(app, config.operator_token)

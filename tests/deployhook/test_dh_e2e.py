@@ -8,18 +8,25 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dh_helpers import REPO, SECRET, TOKEN, github_request, push_payload, start_deployhook
+from dh_helpers import (
+    CHECK_PY,
+    LINK_DEPS_PY,
+    MIGRATE_PY,
+    REPO,
+    LiveDeployhook,
+    LoadLoop,
+    git,
+    start_deployhook,
+)
 
 from support import free_port, start_server, stop_group
 
@@ -46,43 +53,10 @@ def app(environ, start_response):
                             ("Content-Length", str(len(body)))])
     return [body]
 """
-CHECK_PY = """\
-import pathlib, sys
-verdict = (pathlib.Path(__file__).parent / "TESTS_PASS").read_text().strip()
-print("running the test suite:", verdict)
-sys.exit(0 if verdict == "yes" else 1)
-"""
-# The per-release venv borrows gunicorn from the test venv through a .pth file.
-LINK_DEPS_PY = """\
-import os, pathlib, sysconfig
-site = pathlib.Path(sysconfig.get_paths()["purelib"])
-(site / "deps.pth").write_text(os.environ["DEPS_SITE"] + "\\n")
-print("linked", os.environ["DEPS_SITE"], "into", site)
-"""
-MIGRATE_PY = """\
-import os, pathlib
-log = pathlib.Path(os.environ["DEPLOYHOOK_SHARED_DIR"]) / "migrations.log"
-with log.open("a") as fh:
-    fh.write(os.environ["DEPLOYHOOK_SHA"] + "\\n")
-"""
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = dict(
-        os.environ,
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@example.com",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@example.com",
-    )
-    out = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    )
-    return out.stdout.strip()
 
 
 @dataclass
-class Env:
+class Env(LiveDeployhook):
     """Everything a test needs to push commits and watch the deployment."""
 
     tmp: Path
@@ -112,33 +86,6 @@ class Env:
         git(self.origin, "commit", "-q", "-m", f"version {self.commits}")
         return git(self.origin, "rev-parse", "HEAD")
 
-    def push(self, sha: str) -> int:
-        """Send the signed GitHub push webhook; return the deploy id."""
-        body, headers = github_request(push_payload(sha))
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.hook_port}/webhook", data=body, headers=headers
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
-            assert resp.status == 202
-            return json.loads(resp.read())["deploy_id"]
-
-    def deploy_record(self, deploy_id: int) -> dict[str, Any]:
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.hook_port}/api/deploys/{deploy_id}",
-            headers={"Authorization": f"Bearer {TOKEN}"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
-            return json.loads(resp.read())
-
-    def wait(self, deploy_id: int, timeout: float = 90) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            record = self.deploy_record(deploy_id)
-            if record["status"] not in ("queued", "running"):
-                return record
-            time.sleep(0.1)
-        raise AssertionError(f"deploy {deploy_id} still {record['status']}: {record}")
-
     def health(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.app_url}/healthz", timeout=5) as resp:  # noqa: S310
             return json.loads(resp.read())
@@ -154,18 +101,6 @@ class Env:
 
     def releases(self) -> list[str]:
         return sorted(p.name for p in (self.deploy_to / "releases").iterdir())
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(BIN / "deployhook"), *args, "--config", str(self.config)],
-            env=self.environ(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    def environ(self) -> dict[str, str]:
-        return dict(os.environ, DEPLOYHOOK_SECRET=SECRET, DEPLOYHOOK_OPERATOR_TOKEN=TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -256,47 +191,6 @@ confirmations = 3
     finally:
         for proc in e.procs.values():
             stop_group(proc)
-
-
-class LoadLoop:
-    """Hammers the app from a few threads; bounded in count and time, stops by itself."""
-
-    def __init__(self, url: str, threads: int = 3, max_requests: int = 30000, max_s: float = 120):
-        self.url = url
-        self.max_requests = max_requests
-        self.deadline = time.monotonic() + max_s
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.ok: Counter[str] = Counter()
-        self.failures: list[str] = []
-        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-
-    @property
-    def total(self) -> int:
-        return sum(self.ok.values()) + len(self.failures)
-
-    def _run(self) -> None:
-        while not self.stop.is_set() and self.total < self.max_requests:
-            if time.monotonic() > self.deadline:
-                break
-            try:
-                with urllib.request.urlopen(self.url, timeout=10) as resp:  # noqa: S310
-                    commit = json.loads(resp.read())["commit"]
-                with self.lock:
-                    self.ok[commit] += 1
-            except Exception as exc:  # every kind of failure counts
-                with self.lock:
-                    self.failures.append(f"{type(exc).__name__}: {exc}")
-
-    def __enter__(self) -> LoadLoop:
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(15)
 
 
 def test_good_push_zero_downtime(env: Env) -> None:

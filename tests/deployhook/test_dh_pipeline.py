@@ -12,7 +12,6 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,9 @@ import pytest
 from dh_helpers import (
     SECRET,
     TOKEN,
+    FakeAppServer,
     base_config,
+    git,
     github_request,
     push_payload,
     start_deployhook,
@@ -33,48 +34,6 @@ from deployhook.runner import StepLogger
 from deployhook.store import Deploy, Store
 from deployhook.worker import Worker
 from support import free_port, stop_group
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = dict(
-        os.environ,
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@example.com",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@example.com",
-    )
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
-class FakeAppServer:
-    """Answers /healthz with the REVISION that `current` points to, as a reloaded app would;
-    commits listed in ``broken`` answer 503."""
-
-    def __init__(self, deploy_to: Path) -> None:
-        self.broken: set[str] = set()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                try:
-                    commit = (deploy_to / "current" / "REVISION").read_text().strip()
-                except OSError:
-                    commit = None
-                code = 503 if commit in outer.broken else 200
-                body = json.dumps({"commit": commit}).encode()
-                self.send_response(code)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/healthz"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 class Setup:

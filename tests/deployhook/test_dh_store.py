@@ -133,3 +133,38 @@ def test_database_from_an_older_version_gets_the_new_columns(db_url: str) -> Non
     assert got is not None and got.steps[0].pgid == 4242 and got.steps[0].boot_id
     for s in stores:
         s.close()
+
+
+def test_fleet_hosts_and_host_tagged_steps(db_url: str) -> None:
+    store = Store(db_url, "app")
+    other = Store(db_url, "other-app")
+    try:
+        old, new = random_sha(), random_sha()
+        first = store.enqueue(ref="refs/heads/main")
+        store.set_host(first.id, "web1", address="deploy@10.0.0.1:22", live_commit=old)
+        store.set_host(first.id, "web2", address="deploy@10.0.0.2:22", live_commit=old)
+        second = store.enqueue(ref="refs/heads/main")
+        store.set_host(second.id, "web2", status="shipped")
+        store.set_host(second.id, "web1", status="live", live_commit=new, live_release="r2")
+        store.set_host(second.id, "web2", status="failed", reason="x" * 5000)
+        store.start_step(second.id, "web1: upload", ["sftp", "put"], "web1")
+        store.start_step(second.id, "fetch", ["git", "fetch"])
+        other.set_host(other.enqueue(ref="refs/heads/main").id, "web1", live_commit=random_sha())
+        record = store.get(second.id)
+        assert record is not None
+        data = record.to_dict(with_steps=True)
+        assert [(h["host"], h["status"]) for h in data["hosts"]] == [
+            ("web2", "failed"),
+            ("web1", "live"),
+        ]
+        assert len(data["hosts"][0]["reason"]) == 2000  # capped, as a deploy's reason is
+        assert [s["host"] for s in data["steps"]] == ["web1", None]
+        # The fleet as last seen: each host's newest row that knows what it serves, this app only.
+        seen = store.fleet_state()
+        assert {name: row.live_commit for name, row in seen.items()} == {"web1": new, "web2": old}
+        assert "hosts" not in store.latest(1)[0].to_dict()
+        with pytest.raises(AssertionError):
+            store.set_host(second.id, "web1", status="exploded")
+    finally:
+        store.close()
+        other.close()

@@ -29,6 +29,7 @@ from support.environment import (
     require_redis,
 )
 from support.mail import smtp_server
+from support.nginx import Nginx, start_nginx
 from support.processes import (
     ServerFailed,
     free_port,
@@ -36,22 +37,29 @@ from support.processes import (
     stop_group,
     wait_until_up,
 )
+from support.sshd import SSHServer, keygen, require_sshd, start_sshd
 
 __all__ = [
     "CHROMIUM",
     "IN_CI",
     "POSTGRES_ADMIN_URL",
     "REDIS_URL",
+    "Nginx",
+    "SSHServer",
     "ServerFailed",
     "chromium_available",
     "free_port",
+    "keygen",
     "postgres_available",
     "require",
     "require_postgres",
     "require_redis",
+    "require_sshd",
     "smtp_server",
     "sqlalchemy_url",
+    "start_nginx",
     "start_server",
+    "start_sshd",
     "stop_group",
     "temporary_postgres_database",
     "temporary_sqlite_database",
