@@ -77,6 +77,13 @@ class Nginx:
         self.upstreams = ports
         time.sleep(1.0)  # old nginx workers finish their requests; new ones use the new list
 
+    def upstream_errors(self) -> list[str]:
+        """What nginx logged about app servers failing it (refused, reset, timed out). Its
+        retry on another upstream hides such a failure from the client, not from this log."""
+        log = self.prefix / "error.log"
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        return [line for line in lines if "upstream" in line]
+
     def stop(self) -> None:
         if self.process is not None:
             stop_group(self.process, signal.SIGQUIT)  # graceful: finish in-flight requests
