@@ -21,17 +21,28 @@ HOSTILE = ["$(touch pwned)", "a b", "; touch pwned2", "`id`", "'quoted'", "*", "
 
 
 def test_remote_command_is_one_shlex_joined_argument_list() -> None:
-    command = remote_command(["echo", *HOSTILE], cwd="/srv/a b", env={"X": "1; id"})
-    assert command.startswith("env -C '/srv/a b' 'X=1; id' echo ")
+    command, stdin = remote_command(["echo", *HOSTILE], cwd="/srv/a b")
+    assert command.startswith("env -C '/srv/a b' echo ")
+    assert stdin == b""
     # The remote shell splits it back into exactly the words we sent.
     words = subprocess.run(
         ["sh", "-c", f"printf '%s\\n' {command}"], capture_output=True, text=True, check=True
     ).stdout.splitlines()
-    assert words == ["env", "-C", "/srv/a b", "X=1; id", "echo", *HOSTILE]
+    assert words == ["env", "-C", "/srv/a b", "echo", *HOSTILE]
     with pytest.raises(ValueError):
         remote_command(["A=1", "id"])  # would be read as an assignment by env
     with pytest.raises(ValueError):
         remote_command(["id"], env={"A; id": "x"})
+    with pytest.raises(ValueError):
+        remote_command(["id"], env={"A": "two\nlines"})
+
+
+def test_environment_values_never_reach_the_command_line() -> None:
+    # Any user on a host can read every process's arguments (ps), not its environment: the
+    # values of [commands] env (a DATABASE_URL with its password) go over the channel instead.
+    command, stdin = remote_command(["id"], env={"DATABASE_URL": "postgresql://u:s3cret@db/x"})
+    assert "s3cret" not in command
+    assert stdin == b"DATABASE_URL=postgresql://u:s3cret@db/x\n"
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +79,12 @@ def test_hostile_words_reach_the_command_literally(host: SSHHost, tmp_path: Path
     assert code == 0
     assert out.splitlines() == HOSTILE
     assert list(tmp_path.iterdir()) == []  # nothing was executed or created
+
+
+def test_environment_arrives_and_stdin_stays_empty(host: SSHHost) -> None:
+    env = {"X": "1; id $(touch pwned)", "EMPTY": "", "Y": "a=b c"}
+    code, out = host.run(["sh", "-c", 'printf "%s|" "$X" "$EMPTY" "$Y"; cat'], env=env)
+    assert (code, out) == (0, "1; id $(touch pwned)||a=b c|")
 
 
 def test_exit_codes_output_and_timeouts(host: SSHHost) -> None:
