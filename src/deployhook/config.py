@@ -426,6 +426,10 @@ def _commands(t: Table) -> dict[str, Any]:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
         t.problem(f"env must be a table of strings, got {env!r}")
         env = {}
+    for name, value in env.items():
+        if "\n" in value or "\0" in value:
+            # Fleet hosts receive the values one per line (never on a command line).
+            t.problem(f"env value of {name} holds a line break or NUL; use one line")
     return {
         "install": DEFAULT_INSTALL if "install" not in t.data else install or (),
         "test": test or (),

@@ -33,24 +33,39 @@ class HostUnreachable(Exception):
     """Connecting or logging in to a host failed; the message says why, never with a secret."""
 
 
+# Reads `n` NAME=VALUE lines from stdin into the environment, then runs the command. Values
+# travel over the encrypted channel: any user on a host can read every process's arguments
+# (ps), but not another user's environment.
+_ENV_FROM_STDIN = (
+    'n=$1; shift; while [ "$n" -gt 0 ]; do IFS= read -r kv; export "$kv"; n=$((n - 1)); done; '
+    'exec "$@"'
+)
+
+
 def remote_command(
     argv: Sequence[str], cwd: str | None = None, env: Mapping[str, str] | None = None
-) -> str:
-    """The one string an SSH server hands to the user's shell, built from an argument list:
-    ``env -C DIR NAME=VALUE... ARGV``, every word quoted by shlex.join."""
+) -> tuple[str, bytes]:
+    """The one string an SSH server hands to the user's shell, built from an argument list
+    (``env -C DIR ARGV``, every word quoted by shlex.join), and what to write to its stdin
+    first: the environment's values, which never appear in the command line."""
     if not argv:
         raise ValueError("empty command")
+    # An argv[0] that looks like an assignment would be read as one by env.
+    if "=" in argv[0]:
+        raise ValueError(f"a command may not start with {argv[0]!r}")
     words = ["env"]
     if cwd is not None:
         words += ["-C", cwd]
+    lines = []
     for name, value in (env or {}).items():
         if not name.isidentifier():
             raise ValueError(f"bad environment variable name {name!r}")
-        words.append(f"{name}={value}")
-    # After the assignments: an argv[0] that looks like one would be read as one.
-    if "=" in argv[0]:
-        raise ValueError(f"a command may not start with {argv[0]!r}")
-    return shlex.join([*words, *argv])
+        if "\n" in value or "\0" in value:
+            raise ValueError(f"environment variable {name} holds a line break or NUL")
+        lines.append(f"{name}={value}\n")
+    if lines:
+        words += ["sh", "-c", _ENV_FROM_STDIN, "sh", str(len(lines))]
+    return shlex.join([*words, *argv]), "".join(lines).encode()
 
 
 def connect(host: HostConfig, ssh: SSHConfig) -> SSHHost:
@@ -131,13 +146,15 @@ class SSHHost:
         ``stdout_only`` is for output that is parsed: whatever the login shell or the command
         prints on stderr (a noisy ~/.bashrc, a warning) is then left out of it.
         """
-        command = remote_command(argv, cwd, env)
+        command, stdin = remote_command(argv, cwd, env)
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             return None, f"connection to {self.label} is closed"
         channel = transport.open_session(timeout=30)
         channel.set_combine_stderr(not stdout_only)
         channel.exec_command(command)
+        if stdin:
+            channel.sendall(stdin)
         channel.shutdown_write()
         head, tail = bytearray(), bytearray()
         deadline = time.monotonic() + timeout

@@ -41,6 +41,13 @@ def test_default_install_is_a_venv_per_release(tmp_path: Path) -> None:
     assert config_from_dict(data, {"DEPLOYHOOK_SECRET": SECRET}).install == ()
 
 
+def test_env_values_are_single_lines(tmp_path: Path) -> None:
+    data = base_config(tmp_path)
+    data["commands"]["env"] = {"GREETING": "two\nlines"}
+    with pytest.raises(ConfigError, match="env value of GREETING holds a line break"):
+        config_from_dict(data, {"DEPLOYHOOK_SECRET": SECRET})
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     data = base_config(tmp_path)
     data["app"].update(branch="main; rm -rf /", deploy_to="relative/dir", keep_releases=1)
