@@ -92,9 +92,12 @@ def render_error(status: int, message: str) -> tuple[str, int]:
 def handle_http_exception(error: HTTPException) -> Response | HTTPException:
     if error.code is None or error.code < 400:
         return error
-    if isinstance(error, RequestEntityTooLarge) and request.endpoint in COVER_ENDPOINTS:
-        if error.description == RequestEntityTooLarge.description:
-            error.description = str(COVER_TOO_LARGE)
+    if (
+        isinstance(error, RequestEntityTooLarge)
+        and request.endpoint in COVER_ENDPOINTS
+        and error.description == RequestEntityTooLarge.description
+    ):
+        error.description = str(COVER_TOO_LARGE)
     if wants_problem_json():
         errors = field_errors(error)
         detail = "Some fields are invalid; see `errors`." if errors else error.description or ""
