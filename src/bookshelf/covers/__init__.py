@@ -13,6 +13,10 @@ bp = Blueprint("covers", __name__, url_prefix="/covers")
 # The views that take a cover: the add and edit forms (POST /books, PATCH|PUT /books/<id>)
 # and the API's PUT /api/v1/books/<id>/cover. Only they accept bodies past MAX_CONTENT_LENGTH.
 COVER_ENDPOINTS = frozenset({"books.create", "books.update", "api.book_cover"})
+# Bodies that can carry an image. A URL-encoded form cannot, and keeps the usual limit.
+COVER_BODY_TYPES = frozenset(
+    {"multipart/form-data", "application/octet-stream", "image/jpeg", "image/png", "image/webp"}
+)
 # A 5 MiB image plus the form's other fields (a review of 20,000 characters is 80 KB at most).
 MAX_COVER_REQUEST_LENGTH = 5 * 1024 * 1024 + 256 * 1024
 
@@ -24,8 +28,12 @@ class Request(flask.Request):
     """
 
     @property
+    def is_cover_upload(self) -> bool:
+        return self.endpoint in COVER_ENDPOINTS and self.mimetype in COVER_BODY_TYPES
+
+    @property
     def max_content_length(self) -> int | None:
-        if self._max_content_length is None and self.endpoint in COVER_ENDPOINTS and current_app:
+        if self._max_content_length is None and self.is_cover_upload and current_app:
             return int(current_app.config["MAX_COVER_REQUEST_LENGTH"])
         return super().max_content_length
 

@@ -11,7 +11,6 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
-from bookshelf.covers import COVER_ENDPOINTS
 from bookshelf.extensions import db
 from bookshelf.models import Visitor
 
@@ -94,7 +93,7 @@ def handle_http_exception(error: HTTPException) -> Response | HTTPException:
         return error
     if (
         isinstance(error, RequestEntityTooLarge)
-        and request.endpoint in COVER_ENDPOINTS
+        and getattr(request, "is_cover_upload", False)
         and error.description == RequestEntityTooLarge.description
     ):
         error.description = str(COVER_TOO_LARGE)
