@@ -134,7 +134,7 @@ def test_the_edit_form_replaces_and_removes_the_cover(page: Page, tmp_path: Path
     page.wait_for_url(re.compile(r"/books/\d+$"))
     first = page.locator("img.cover-large").get_attribute("src")
 
-    page.get_by_role("link", name="Edit").click()
+    page.get_by_role("link", name="Edit", exact=True).click()
     other = tmp_path / "other.png"
     buffer = io.BytesIO()
     Image.new("RGB", (400, 600), "#9a031e").save(buffer, "PNG")
@@ -145,7 +145,7 @@ def test_the_edit_form_replaces_and_removes_the_cover(page: Page, tmp_path: Path
     second = page.locator("img.cover-large").get_attribute("src")
     assert second != first and loaded(page, "img.cover-large")
 
-    page.get_by_role("link", name="Edit").click()
+    page.get_by_role("link", name="Edit", exact=True).click()
     page.get_by_label("Remove the cover").check()
     page.get_by_role("button", name="Save changes").click()
     expect(page.locator(".flash-success")).to_contain_text("was updated")
