@@ -503,3 +503,19 @@ def test_covers_live_in_the_shared_instance_and_survive_a_new_release(
     served = app.test_client().get(f"/covers/{digest}.webp")
     assert served.status_code == 200 and served.headers["Content-Type"] == "image/webp"
     assert (shared / "covers").stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt", "alpha"),
+    [("CMYK", "JPEG", False), ("L", "JPEG", False), ("I;16", "PNG", False), ("LA", "PNG", True),
+     ("P", "PNG", True), ("1", "PNG", False), ("RGBA", "WEBP", True)],
+)  # fmt: skip
+def test_every_colour_mode_is_re_encoded(mode: str, fmt: str, alpha: bool) -> None:
+    from bookshelf.covers.images import process_cover
+
+    out = io.BytesIO()
+    Image.new(mode, (40, 60)).save(out, fmt, **({"transparency": 0} if mode == "P" else {}))
+    cover = process_cover(out.getvalue())
+    with Image.open(io.BytesIO(cover.page)) as page:
+        assert page.format == "WEBP" and page.size == (40, 60)  # never upscaled
+        assert page.mode == ("RGBA" if alpha else "RGB")

@@ -89,6 +89,8 @@ def decode(data: bytes) -> Image.Image:
                     raise CoverRejected(TOO_MANY_PIXELS)
                 opened.load()  # a truncated file fails here: Pillow never pads missing data
                 upright = ImageOps.exif_transpose(opened)
+                has_alpha = upright.mode in {"RGBA", "LA", "PA"} or "transparency" in upright.info
+                return upright.convert("RGBA" if has_alpha else "RGB")
     except CoverRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -97,8 +99,6 @@ def decode(data: bytes) -> Image.Image:
         raise CoverRejected(NOT_AN_IMAGE) from error
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise CoverRejected(DAMAGED) from error
-    has_alpha = upright.mode in {"RGBA", "LA", "PA"} or "transparency" in upright.info
-    return upright.convert("RGBA" if has_alpha else "RGB")
 
 
 def encode_within(image: Image.Image, box: tuple[int, int]) -> bytes:
