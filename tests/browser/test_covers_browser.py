@@ -145,7 +145,20 @@ def test_the_edit_form_replaces_and_removes_the_cover(page: Page, tmp_path: Path
     second = page.locator("img.cover-large").get_attribute("src")
     assert second != first and loaded(page, "img.cover-large")
 
+    # Over 5 MB: named beside the field before anything is sent, the typed title kept.
     page.get_by_role("link", name="Edit", exact=True).click()
+    page.get_by_label("Title").fill("Oblomov, a new translation")
+    huge = tmp_path / "huge.jpg"
+    huge.write_bytes(cover_file(tmp_path).read_bytes().ljust(5 * 1024 * 1024 + 1, b"\0"))
+    page.get_by_label("Cover", exact=True).set_input_files(huge)
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#cover-error")).to_have_text(
+        "This file is larger than 5 MB; choose a smaller image."
+    )
+    expect(page.get_by_label("Title")).to_have_value("Oblomov, a new translation")
+    expect(page).to_have_url(re.compile(r"/edit$"))
+
+    page.goto(page.url)  # start the edit again
     page.get_by_label("Remove the cover").check()
     page.get_by_role("button", name="Save changes").click()
     expect(page.locator(".flash-success")).to_contain_text("was updated")

@@ -8,7 +8,13 @@ from wtforms import BooleanField, Field, Form, StringField, TextAreaField
 from wtforms.validators import Optional, Regexp, ValidationError
 
 from bookshelf.books.rules import BOOK_RULES
-from bookshelf.covers.images import ACCEPTED_MIME_TYPES, MAX_BYTES, CoverRejected, process_cover
+from bookshelf.covers.images import (
+    ACCEPTED_MIME_TYPES,
+    MAX_BYTES,
+    TOO_LARGE,
+    CoverRejected,
+    process_cover,
+)
 from bookshelf.covers.storage import CoverStore
 from bookshelf.models import Book
 from bookshelf.text import strip, text_pattern
@@ -54,7 +60,12 @@ class BookForm(FlaskForm):
     cover = FileField(
         _l("Cover"),
         validators=[checked_cover],
-        render_kw={"accept": ",".join(ACCEPTED_MIME_TYPES)},
+        # For app.js: a file over the limit is named before it is sent (lazy: translated).
+        render_kw={
+            "accept": ",".join(ACCEPTED_MIME_TYPES),
+            "data-max-bytes": MAX_BYTES,
+            "data-too-large": TOO_LARGE,
+        },
         description=_l("JPEG, PNG or WebP, up to 5 MB."),
     )
     remove_cover = BooleanField(_l("Remove the cover"))
