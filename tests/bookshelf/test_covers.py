@@ -519,3 +519,15 @@ def test_every_colour_mode_is_re_encoded(mode: str, fmt: str, alpha: bool) -> No
     with Image.open(io.BytesIO(cover.page)) as page:
         assert page.format == "WEBP" and page.size == (40, 60)  # never upscaled
         assert page.mode == ("RGBA" if alpha else "RGB")
+
+
+def test_optional_fields_are_not_marked_required(client: FlaskClient) -> None:
+    """The review and the cover may be left empty: no `required` attribute tells assistive
+    technology otherwise (it used to read required="None")."""
+    html = client.get("/books/new").get_data(as_text=True)
+    for name in ("review", "cover"):
+        tag = re.search(rf'<(?:input|textarea)[^>]*\bname="{name}"[^>]*>', html)
+        assert tag is not None and "required" not in tag.group(0), tag
+    for name in ("title", "author", "pages_num"):
+        tag = re.search(rf'<input[^>]*\bname="{name}"[^>]*>', html)
+        assert tag is not None and re.search(r"\brequired\b", tag.group(0)), tag
