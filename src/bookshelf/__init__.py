@@ -113,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     from bookshelf.api import register_api
     from bookshelf.auth import bp as auth_bp
     from bookshelf.books import bp as books_bp
+    from bookshelf.covers import register_covers
     from bookshelf.errors import register_error_handlers
     from bookshelf.i18n import bp as i18n_bp
     from bookshelf.main import bp as main_bp
@@ -123,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(books_bp)
+    register_covers(app)
     app.register_blueprint(search_bp)
     app.register_blueprint(i18n_bp)
     app.register_blueprint(auth_bp)

@@ -68,6 +68,7 @@ def test_list_books_with_metadata_and_keyset_links(app: Flask, client: FlaskClie
         "updated_at",
         "added_by",
         "added_by_deleted",
+        "cover",
     }
     second = client.get(body["links"]["next"]).get_json()
     assert [b["title"] for b in second["items"]] == [f"Book {n:03d}" for n in range(11, 21)]
@@ -265,6 +266,7 @@ def test_openapi_document_is_valid(client: FlaskClient) -> None:
     assert set(spec["paths"]) == {
         "/api/v1/books",
         "/api/v1/books/{book_id}",
+        "/api/v1/books/{book_id}/cover",
         "/api/v1/users/{user_id}",
         "/api/v1/me/shelves",
         "/api/v1/me/shelves/books",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import io
 import json
 import os
 import subprocess
@@ -67,6 +68,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Mo
                 "update_book",
                 "replace_book",
                 "delete_book",
+                "put_book_cover",
+                "delete_book_cover",
                 "get_user",
                 "get_my_shelves",
                 "list_my_shelved_books",
@@ -80,6 +83,11 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Mo
         sys.path.remove(str(workdir))
         for name in [m for m in sys.modules if m.startswith(PACKAGE)]:
             del sys.modules[name]
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path) -> dict[str, Any]:
+    return {"COVERS_FOLDER": str(tmp_path / "covers")}
 
 
 def wsgi_client(generated: dict[str, ModuleType], app: Flask, token: str | None = None) -> Any:
@@ -158,6 +166,34 @@ def test_every_operation_through_the_generated_client(
     )
     assert isinstance(invalid, models.Problem) and invalid.status == 422
     assert set(invalid.errors.to_dict()) == {"title", "pages_num"}
+
+
+def test_a_cover_through_the_generated_client(app: Flask, generated: dict[str, ModuleType]) -> None:
+    from PIL import Image
+
+    owner = create_account(app, "owner")
+    [book_id] = add_books(app, make_rows(1, added_by_id=owner))
+    with app.app_context():
+        _record, token = issue_token(db.session.get(User, owner), "generated")
+    models, types, api = generated["models"], generated["types"], generated
+    client = wsgi_client(generated, app, token)
+    image = io.BytesIO()
+    Image.new("RGB", (30, 45), "olive").save(image, "PNG")
+
+    raw = types.File(payload=io.BytesIO(image.getvalue()), file_name="cover.png")
+    book = api["api.api.put_book_cover"].sync(book_id, client=client, body=raw)
+    assert isinstance(book, models.Book) and isinstance(book.cover, models.Cover)
+    assert book.cover.url.endswith(".webp") and book.cover.thumbnail_url.endswith("-thumb.webp")
+    same = types.File(payload=io.BytesIO(image.getvalue()), file_name="again.png")
+    again = api["api.api.put_book_cover"].sync(book_id, client=client, body=same)
+    assert again.cover.url == book.cover.url  # the same image, the same file
+
+    bad = types.File(payload=io.BytesIO(b"not an image"), file_name="cover.png")
+    refused = api["api.api.put_book_cover"].sync(book_id, client=client, body=bad)
+    assert isinstance(refused, models.Problem) and refused.status == 422
+    removed = api["api.api.delete_book_cover"].sync_detailed(book_id, client=client)
+    assert removed.status_code == 204
+    assert api["api.api.get_book"].sync(book_id, client=client).cover is None
 
 
 def test_following_next_to_the_last_page(app: Flask, generated: dict[str, ModuleType]) -> None:

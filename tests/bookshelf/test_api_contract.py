@@ -24,6 +24,8 @@ OPERATIONS = {
     ("put", "/api/v1/books/{book_id}"): "replaceBook",
     ("patch", "/api/v1/books/{book_id}"): "updateBook",
     ("delete", "/api/v1/books/{book_id}"): "deleteBook",
+    ("put", "/api/v1/books/{book_id}/cover"): "putBookCover",
+    ("delete", "/api/v1/books/{book_id}/cover"): "deleteBookCover",
     ("get", "/api/v1/users/{user_id}"): "getUser",
     ("get", "/api/v1/me/shelves"): "getMyShelves",
     ("get", "/api/v1/me/shelves/books"): "listMyShelvedBooks",
@@ -181,6 +183,8 @@ def test_operations_have_human_ids_and_every_status(spec: dict) -> None:
         assert {"400", "401", "403", "404", "412", "413", "415", "422"} <= statuses[write]
     assert {"401", "403", "404", "412"} <= statuses["deleteBook"]
     assert {"400", "401", "413", "415", "422"} <= statuses["createBook"]
+    assert {"401", "403", "404", "412", "413", "415", "422"} <= statuses["putBookCover"]
+    assert {"401", "403", "404", "412"} <= statuses["deleteBookCover"]
 
 
 def test_no_unused_schemas(spec: dict) -> None:

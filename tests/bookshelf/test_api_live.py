@@ -137,6 +137,13 @@ expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "414", "41
 include-operation-id = "shelveBook"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422",
                                                      "429"]
+# A cover's body is any bytes as far as a schema can say; only real images are accepted, and
+# random bytes are a 422 (tests/bookshelf/test_covers.py covers the images themselves).
+[[operations]]
+include-operation-id = "putBookCover"
+
+[operations.checks.positive_data_acceptance]
+expected-statuses = ["200", "401", "403", "404", "409", "412", "422", "429"]
 """
 
 
@@ -183,8 +190,11 @@ def nginx_in_front(upstream_port: int, workdir: Path) -> Iterator[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "site.conf").write_text(site)
     (workdir / "logs").mkdir(exist_ok=True)
+    # Started as root, nginx runs its workers as `nobody`, who cannot write the request-body
+    # temporary files (bodies over 16 KB, such as cover uploads) into this private folder.
+    user = "user root;\n" if os.geteuid() == 0 else ""
     (workdir / "nginx.conf").write_text(
-        f"pid {workdir}/nginx.pid;\nerror_log {workdir}/error.log;\ndaemon off;\n"
+        f"{user}pid {workdir}/nginx.pid;\nerror_log {workdir}/error.log;\ndaemon off;\n"
         "events {}\n"
         f"http {{ access_log off; client_body_temp_path {workdir}/body;\n"
         f"  proxy_temp_path {workdir}/proxy;\n  include {workdir}/site.conf; }}\n"
@@ -225,3 +235,51 @@ def test_nginx_and_gunicorn_errors_are_problems(live_api: LiveApi, tmp_path: Pat
         assert_problem(requests.get(f"{url}/api/v1/books", timeout=10), 502)
         page = requests.get(f"{url}/books", timeout=10)
         assert page.status_code == 502 and page.headers["Content-Type"].startswith("text/html")
+
+
+def padded_jpeg(size: int) -> bytes:
+    """A real JPEG (Pillow) padded after its end marker to `size` bytes."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (60, 90), "teal").save(out, "JPEG")
+    return out.getvalue() + b"\0" * (size - len(out.getvalue()))
+
+
+def test_cover_uploads_through_nginx(live_api: LiveApi, tmp_path: Path) -> None:
+    """nginx lets a 4 MiB cover through on its route (1 MiB elsewhere) and refuses 7 MiB itself;
+    between them the app answers its own 413."""
+    gunicorn_port = int(live_api.url.rsplit(":", 1)[1])
+    auth = {"Authorization": f"Bearer {live_api.token}"}
+    with nginx_in_front(gunicorn_port, tmp_path / "covers") as url:
+        created = requests.post(
+            f"{url}/api/v1/books",
+            json={"title": "Covered", "author": "A. Writer", "pages_num": 10},
+            headers=auth,
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        cover = f"{url}/api/v1/books/{created.json()['id']}/cover"
+        image = {**auth, "Content-Type": "image/jpeg"}
+
+        stored = requests.put(cover, data=padded_jpeg(4 * 1024 * 1024), headers=image, timeout=20)
+        assert stored.status_code == 200, stored.text[:300]
+        served = requests.get(url + stored.json()["cover"]["url"], timeout=10)
+        assert served.status_code == 200 and served.headers["Content-Type"] == "image/webp"
+        assert "immutable" in served.headers["Cache-Control"]
+
+        by_app = requests.put(cover, data=b"\xff" * 6_000_000, headers=image, timeout=20)
+        assert_problem(by_app, 413)
+        assert "5 MB" in by_app.json()["detail"]
+        by_nginx = requests.put(cover, data=b"\xff" * (7 * 1024 * 1024), headers=image, timeout=20)
+        assert_problem(by_nginx, 413)
+        assert "6 MiB" in by_nginx.json()["detail"]
+        form = requests.post(
+            f"{url}/books", files={"cover": ("c.jpg", b"\xff" * (7 * 1024 * 1024))}, timeout=20
+        )
+        assert form.status_code == 413 and form.headers["Content-Type"].startswith("text/html")
+        # Elsewhere the limit is still 1 MiB.
+        assert_problem(requests.post(f"{url}/api/v1/books", json={"t": "x" * 1_100_000},
+                                     headers=auth, timeout=10), 413)  # fmt: skip

@@ -349,6 +349,7 @@ class Reader:
     book_id: int
     title: str
     session_cookie: str
+    cover_url: str
 
 
 def sign_up_and_add_a_book(d: Deployment) -> Reader:
@@ -362,10 +363,24 @@ def sign_up_and_add_a_book(d: Deployment) -> Reader:
     token = csrf(user, f"{d.app_url}/books/new")
     book = {"csrf_token": token, "title": title, "author": "Ursula K. Le Guin"}
     book.update(pages_num="304", review="Kept across every deploy.")
-    resp = user.post(f"{d.app_url}/books", data=book, timeout=10, allow_redirects=False)
+    cover = {"cover": ("cover.png", cover_png(), "image/png")}
+    resp = user.post(
+        f"{d.app_url}/books", data=book, files=cover, timeout=10, allow_redirects=False
+    )
     assert resp.status_code == 302, resp.text
     book_id = int(resp.headers["Location"].rstrip("/").rsplit("/", 1)[1])
-    return Reader(username, password, book_id, title, user.cookies["session"])
+    cover_url = requests.get(f"{d.app_url}/api/v1/books/{book_id}", timeout=10).json()["cover"]
+    return Reader(username, password, book_id, title, user.cookies["session"], cover_url["url"])
+
+
+def cover_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (200, 300), "#3d405b").save(out, "PNG")
+    return out.getvalue()
 
 
 def assert_reader_kept(d: Deployment, reader: Reader) -> None:
@@ -375,6 +390,9 @@ def assert_reader_kept(d: Deployment, reader: Reader) -> None:
     assert (resp.json()["id"], resp.json()["title"]) == (reader.book_id, reader.title)
     page = requests.get(f"{d.app_url}/books/{reader.book_id}", timeout=10)
     assert page.status_code == 200 and reader.title in page.text
+    assert reader.cover_url in page.text
+    cover = requests.get(f"{d.app_url}{reader.cover_url}", timeout=10)
+    assert cover.status_code == 200 and cover.headers["Content-Type"] == "image/webp"
     fresh = browser()
     token = csrf(fresh, f"{d.app_url}/login")
     login = {"csrf_token": token, "username": reader.username, "password": reader.password}
@@ -392,7 +410,10 @@ def assert_reader_kept(d: Deployment, reader: Reader) -> None:
 def assert_data_outside_releases(d: Deployment) -> None:
     releases = d.deploy_to / "releases"
     inside = [p for p in releases.rglob("*") if p.suffix.startswith(".sqlite")]
+    inside += list(releases.rglob("*.webp"))  # covers; `instance` there is a link to shared/
     assert inside == [], inside
+    covers = d.deploy_to / "shared" / "instance" / "covers"
+    assert len(list(covers.glob("*.webp"))) == 2  # the reader's cover and its thumbnail
     for release in releases.iterdir():
         assert not (release / ".venv" / "var").exists(), "instance folder inside a venv"
     if d.database_url is None:

@@ -16,6 +16,13 @@ CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx-bookshelf.conf"
 def test_limits_match_the_app() -> None:
     text = CONF.read_text()
     assert "client_max_body_size 1m;" in text  # MAX_CONTENT_LENGTH default: 1 MiB
+    # Cover uploads (5 MiB images, MAX_COVER_REQUEST_LENGTH 5.25 MiB) on their routes only.
+    covers = re.search(r"location ~ (\S+) \{\s*client_max_body_size 6m;", text)
+    assert covers is not None
+    for path in ("/books", "/books/12", "/api/v1/books/12/cover"):
+        assert re.fullmatch(covers.group(1).strip("^$"), path)
+    for path in ("/api/v1/books", "/books/12/edit", "/login", "/reading-list"):
+        assert not re.fullmatch(covers.group(1).strip("^$"), path)
     read_timeout = int(re.search(r"proxy_read_timeout (\d+)s;", text).group(1))  # type: ignore[union-attr]
     assert read_timeout < 30  # below gunicorn's --timeout (deploy/gunicorn.conf.py)
     assert "non_idempotent" not in text  # a sent POST must never be repeated

@@ -39,6 +39,8 @@ from bookshelf.api.schemas import (
     UserSchema,
 )
 from bookshelf.books.service import BookNotFound, NotAllowed, get_book
+from bookshelf.covers.images import ACCEPTED_MIME_TYPES, MAX_BYTES, CoverRejected, process_cover
+from bookshelf.covers.storage import CoverStore
 from bookshelf.errors import handle_http_exception
 from bookshelf.extensions import csrf, db, limiter
 from bookshelf.models import Book, User
@@ -114,7 +116,9 @@ def authenticate() -> None:
         require_user()
         # Signed in with the browser's session cookie: the same CSRF rule as the HTML forms.
         csrf.protect()
-    if request.method in {"POST", "PUT", "PATCH"} and not request.is_json:
+    # A cover's body is an image, checked by its own view.
+    json_body = request.method in {"POST", "PUT", "PATCH"} and request.endpoint != "api.book_cover"
+    if json_body and not request.is_json:
         abort(415, description="Send the body as JSON with `Content-Type: application/json`.")
 
 
@@ -246,6 +250,68 @@ class BookResource(MethodView):
         book = get_book(book_id, check_owner=True)
         check_if_match(book)
         db.session.delete(book)
+        db.session.commit()
+        return "", 204
+
+
+# The format is read from the image itself, never from the header. The document lists the one
+# raw body type that generated clients (openapi-python-client) turn into a typed parameter, and
+# whose union with a second type they cannot yet generate; the others are described in words.
+RAW_IMAGE_TYPES = ("application/octet-stream", *ACCEPTED_MIME_TYPES)
+COVER_BODY = {
+    "required": True,
+    "description": "The image itself: JPEG, PNG or WebP, at most 5 MB and 40 megapixels. "
+    "Also accepted with Content-Type image/jpeg, image/png or image/webp, or as the field "
+    "`file` of a multipart/form-data body.",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+def uploaded_image() -> bytes:
+    """The image bytes of a cover upload: the body itself, or the multipart field `file`."""
+    if request.mimetype in RAW_IMAGE_TYPES:
+        return request.get_data(cache=False)
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            abort(422, description="Send the image in the multipart field `file`.")
+        return upload.stream.read(MAX_BYTES + 1)
+    abort(
+        415,
+        description="Send the image as the body (application/octet-stream, image/jpeg, "
+        "image/png or image/webp) or in the field `file` of multipart/form-data.",
+    )
+
+
+@bp.route("/books/<id:book_id>/cover", endpoint="book_cover")
+class BookCover(MethodView):
+    @bp.doc(requestBody=COVER_BODY)
+    @bp.response(200, BookSchema, headers=VALIDATOR_HEADERS)
+    @operation("putBookCover", 403, 404, 412, 415, 422, write=True)
+    def put(self, book_id: int) -> tuple[Book, int, dict[str, str]]:
+        """Set or replace a book's cover (owner or admin). The image is checked and re-encoded:
+        413 above 5 MB, 422 for anything that is not a whole JPEG, PNG or WebP image of at
+        most 40 megapixels. The same image always gets the same URLs."""
+        require_user()
+        book = get_book(book_id, check_owner=True)
+        check_if_match(book)
+        try:
+            processed = process_cover(uploaded_image())
+        except CoverRejected as rejected:
+            abort(413 if rejected.too_large else 422, description=str(rejected.message))
+        book.cover = CoverStore.for_app().save(processed)
+        db.session.commit()
+        return book_response(book)
+
+    @bp.response(204)
+    @operation("deleteBookCover", 403, 404, 412, write=True)
+    def delete(self, book_id: int) -> tuple[str, int]:
+        """Remove a book's cover (owner or admin). Its files stay while another book shows the
+        same image; `flask prune-covers` deletes the ones no book refers to."""
+        require_user()
+        book = get_book(book_id, check_owner=True)
+        check_if_match(book)
+        book.cover = None
         db.session.commit()
         return "", 204
 

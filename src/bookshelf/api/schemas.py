@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask import url_for
 from marshmallow import (
     EXCLUDE,
     RAISE,
@@ -85,6 +86,27 @@ class UserSummarySchema(Schema):
     username = fields.String(required=True)
 
 
+class CoverSchema(Schema):
+    url = fields.String(
+        required=True,
+        metadata={"description": "The image for a book page (WebP, at most 480x720)."},
+    )
+    thumbnail_url = fields.String(
+        required=True, metadata={"description": "The image for lists (WebP, at most 160x240)."}
+    )
+
+
+class CoverLinks(fields.Nested):
+    """The stored digest (`books.cover`), written out as the URLs of its two files."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return None
+        prefix = url_for("covers.image", name="x")[:-1]
+        links = {"url": f"{prefix}{value}.webp", "thumbnail_url": f"{prefix}{value}-thumb.webp"}
+        return super()._serialize(links, attr, obj, **kwargs)
+
+
 class BookSchema(Schema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
@@ -105,6 +127,15 @@ class BookSchema(Schema):
     )
     # With added_by null: true when the account was deleted, false when there never was one.
     added_by_deleted = fields.Boolean(required=True)
+    cover = CoverLinks(
+        CoverSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The cover's images (immutable: cached for a year), or null. "
+            "Set with PUT /books/{book_id}/cover."
+        },
+    )
     highlight = fields.Dict(
         keys=fields.String(),
         values=fields.String(allow_none=True),

@@ -2,10 +2,20 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
-from wtforms.validators import Optional, Regexp
+from flask_wtf.file import FileField
+from werkzeug.datastructures import FileStorage
+from wtforms import BooleanField, Field, Form, StringField, TextAreaField
+from wtforms.validators import Optional, Regexp, ValidationError
 
 from bookshelf.books.rules import BOOK_RULES
+from bookshelf.covers.images import (
+    ACCEPTED_MIME_TYPES,
+    MAX_BYTES,
+    TOO_LARGE,
+    CoverRejected,
+    process_cover,
+)
+from bookshelf.covers.storage import CoverStore
 from bookshelf.models import Book
 from bookshelf.text import strip, text_pattern
 from bookshelf.validators import Length, NumberRange, WholeNumberField, entered, required
@@ -30,11 +40,41 @@ def validators_for(name: str) -> list[object]:
     return checks
 
 
+def checked_cover(_form: Form, field: Field) -> None:
+    """Decode and re-encode the chosen file now, so a bad one is an error beside the field."""
+    field.processed = None
+    upload = field.data
+    if not isinstance(upload, FileStorage) or not upload.filename:
+        return  # no file chosen: the cover stays as it is
+    try:
+        field.processed = process_cover(upload.stream.read(MAX_BYTES + 1))
+    except CoverRejected as rejected:
+        raise ValidationError(str(rejected.message)) from rejected
+
+
 class BookForm(FlaskForm):
     title = StringField(_l("Title"), filters=[strip], validators=validators_for("title"))
     author = StringField(_l("Author"), filters=[strip], validators=validators_for("author"))
     pages_num = WholeNumberField(_l("Pages"), validators=validators_for("pages_num"))
     review = TextAreaField(_l("Review"), filters=[strip], validators=validators_for("review"))
+    cover = FileField(
+        _l("Cover"),
+        validators=[checked_cover],
+        # For app.js: a file over the limit is named before it is sent (lazy: translated).
+        render_kw={
+            "accept": ",".join(ACCEPTED_MIME_TYPES),
+            "data-max-bytes": MAX_BYTES,
+            "data-too-large": TOO_LARGE,
+        },
+        description=_l("JPEG, PNG or WebP, up to 5 MB."),
+    )
+    remove_cover = BooleanField(_l("Remove the cover"))
 
     def apply_to(self, book: Book) -> None:
         book.update({name: self[name].data for name in BOOK_RULES})
+        processed = getattr(self.cover, "processed", None)
+        if processed is not None:
+            # The files are written before the row that names them is committed.
+            book.cover = CoverStore.for_app().save(processed)
+        elif self.remove_cover.data:
+            book.cover = None

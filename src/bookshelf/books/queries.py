@@ -64,6 +64,7 @@ SUMMARY_COLUMNS = (
     Book.date_added,
     Book.rating_avg,
     Book.rating_count,
+    Book.cover,
 )
 
 

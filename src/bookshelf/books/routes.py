@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 from werkzeug.wrappers import Response
 
@@ -115,7 +115,7 @@ def edit(book_id: int) -> str:
 @login_required
 def update(book_id: int) -> tuple[str, int] | Response:
     book = get_book(book_id, check_owner=True)
-    form = BookForm(formdata=submitted_fields(book))
+    form = BookForm(formdata=CombinedMultiDict([request.files, submitted_fields(book)]))
     if not form.validate():
         flash(_("The changes were not saved: please correct the fields marked below."), "error")
         return render_template("books/edit.html", book=book, form=form), UNPROCESSABLE

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
@@ -42,6 +42,8 @@ MESSAGES = {
     422: _l("What was sent could not be used."),
     429: _l("Too many requests. Wait a little and try again."),
 }
+# The routes that take a cover accept more than the rest (bookshelf.covers), and say how much.
+COVER_TOO_LARGE = _l("The upload is too large: a cover image may be up to 5 MB.")
 
 
 def page_message(error: HTTPException) -> str:
@@ -89,6 +91,12 @@ def render_error(status: int, message: str) -> tuple[str, int]:
 def handle_http_exception(error: HTTPException) -> Response | HTTPException:
     if error.code is None or error.code < 400:
         return error
+    if (
+        isinstance(error, RequestEntityTooLarge)
+        and getattr(request, "is_cover_upload", False)
+        and error.description == RequestEntityTooLarge.description
+    ):
+        error.description = str(COVER_TOO_LARGE)
     if wants_problem_json():
         errors = field_errors(error)
         detail = "Some fields are invalid; see `errors`." if errors else error.description or ""

@@ -20,4 +20,26 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const select of document.querySelectorAll(".list-controls select, .language-form select")) {
     select.addEventListener("change", () => select.form.requestSubmit());
   }
+  // A cover over the limit is named beside its field before the upload starts, so the other
+  // inputs are kept (the server would answer a body that large with its 413 page).
+  for (const input of document.querySelectorAll("input[type=file][data-max-bytes]")) {
+    input.form.addEventListener("submit", (event) => {
+      const file = input.files[0];
+      if (!file || file.size <= Number(input.dataset.maxBytes)) return;
+      event.preventDefault();
+      const id = `${input.id}-error`;
+      let error = document.getElementById(id);
+      if (!error) {
+        error = document.createElement("p");
+        error.className = "field-error";
+        error.id = id;
+        input.closest(".field").append(error);
+      }
+      error.textContent = input.dataset.tooLarge;
+      input.closest(".field").classList.add("has-error");
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", id);
+      input.focus();
+    });
+  }
 });
