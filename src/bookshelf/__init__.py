@@ -73,6 +73,7 @@ def register_extensions(app: Flask) -> None:
 
     from bookshelf import database
     from bookshelf.i18n import LANGUAGES, format_date, install_template_gettext, select_locale
+    from bookshelf.isbn import hyphenated
     from bookshelf.models import Visitor
     from bookshelf.users.sessions import load_user
 
@@ -94,6 +95,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
     app.jinja_env.globals.update(current_locale=get_locale, languages=LANGUAGES)
     app.jinja_env.filters["dateformat"] = format_date
+    app.jinja_env.filters["isbn"] = hyphenated
     database.register_connection_setup(app)
 
 

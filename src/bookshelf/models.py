@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bookshelf.extensions import db
+from bookshelf.isbn import to_isbn13
 from bookshelf.wordforms import keys_for
 
 TITLE_MAX = 150
@@ -206,11 +207,15 @@ class Book(db.Model):
     cover: Mapped[str | None] = mapped_column(String(64))
 
     def update(self, fields: dict[str, object]) -> None:
-        """Set validated fields (from the HTML form or the API); an empty review is no review."""
-        for name in ("title", "author", "pages_num", "review"):
+        """Set validated fields (from the HTML form or the API); an empty review is no review,
+        an empty ISBN no ISBN, and an ISBN is kept as the 13 digits of its ISBN-13."""
+        for name in ("title", "author", "pages_num", "review", "year"):
             if name in fields:
                 setattr(self, name, fields[name])
         self.review = self.review or None
+        if "isbn" in fields:
+            typed = fields["isbn"]
+            self.isbn = to_isbn13(str(typed)) if typed else None
 
     @property
     def last_modified(self) -> dt.datetime:

@@ -8,7 +8,14 @@ from wtforms.validators import Optional, Regexp
 from bookshelf.books.rules import BOOK_RULES
 from bookshelf.models import Book
 from bookshelf.text import strip, text_pattern
-from bookshelf.validators import Length, NumberRange, WholeNumberField, entered, required
+from bookshelf.validators import (
+    Isbn,
+    Length,
+    NumberRange,
+    WholeNumberField,
+    entered,
+    required,
+)
 
 
 def validators_for(name: str) -> list[object]:
@@ -21,13 +28,22 @@ def validators_for(name: str) -> list[object]:
         checks.append(entered() if is_number else required())
     else:
         checks.append(Optional())
-    if rule.max_length is not None:
+    if rule.isbn:
+        checks.append(Isbn())  # its own shape and length, in its own words
+    elif rule.max_length is not None:
         checks.append(Length(max=rule.max_length))
         invisible = _l("Remove the invisible characters.")
         checks.append(Regexp(text_pattern(rule.required), message=invisible))
     if is_number:
-        checks.append(NumberRange(min=rule.minimum, max=rule.maximum))
+        checks.append(NumberRange(min=rule.minimum, max=rule.maximum, message=number_message(name)))
     return checks
+
+
+def number_message(name: str) -> str | None:
+    """The out-of-range message: a year is called a year."""
+    if name == "year":
+        return _l("Enter a year from %(min)s to %(max)s, in digits.")
+    return None
 
 
 class BookForm(FlaskForm):
@@ -35,6 +51,8 @@ class BookForm(FlaskForm):
     author = StringField(_l("Author"), filters=[strip], validators=validators_for("author"))
     pages_num = WholeNumberField(_l("Pages"), validators=validators_for("pages_num"))
     review = TextAreaField(_l("Review"), filters=[strip], validators=validators_for("review"))
+    isbn = StringField(_l("ISBN"), filters=[strip], validators=validators_for("isbn"))
+    year = WholeNumberField(_l("Year published"), validators=validators_for("year"))
 
     def apply_to(self, book: Book) -> None:
         book.update({name: self[name].data for name in BOOK_RULES})

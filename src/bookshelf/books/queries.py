@@ -54,7 +54,7 @@ class CatalogueSize:
 
 # What a list of books shows (the book_list macro): read as plain rows, without the ORM's
 # identity map or the joined load of who added each book that a whole Book brings.
-SUMMARY_COLUMNS = (Book.id, Book.title, Book.author, Book.pages_num, Book.date_added)
+SUMMARY_COLUMNS = (Book.id, Book.title, Book.author, Book.pages_num, Book.year, Book.date_added)
 
 
 @dataclass(frozen=True)

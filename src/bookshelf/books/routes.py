@@ -21,6 +21,7 @@ from bookshelf.books.service import BookNotFound, NotAllowed, get_book
 from bookshelf.errors import handle_http_exception
 from bookshelf.extensions import db
 from bookshelf.ids import parse_id
+from bookshelf.isbn import hyphenated
 from bookshelf.models import Book
 
 UNPROCESSABLE = 422
@@ -106,7 +107,10 @@ def show(book_id: int) -> str:
 @login_required
 def edit(book_id: int) -> str:
     book = get_book(book_id, check_owner=True)
-    return render_template("books/edit.html", book=book, form=BookForm(obj=book))
+    form = BookForm(obj=book)
+    if book.isbn:
+        form.isbn.data = hyphenated(book.isbn)  # as printed on the book, not the stored digits
+    return render_template("books/edit.html", book=book, form=form)
 
 
 @bp.route("/<id:book_id>", methods=["PATCH", "PUT"])
@@ -144,6 +148,8 @@ def submitted_fields(book: Book) -> MultiDict[str, str]:
             "author": book.author,
             "pages_num": str(book.pages_num),
             "review": book.review or "",
+            "isbn": book.isbn or "",
+            "year": "" if book.year is None else str(book.year),
         }
     )
     for key in request.form:
