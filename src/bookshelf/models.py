@@ -25,6 +25,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from bookshelf.extensions import db
 from bookshelf.isbn import to_isbn13
+from bookshelf.text import name_key
 from bookshelf.wordforms import keys_for
 
 TITLE_MAX = 150
@@ -35,6 +36,7 @@ USERNAME_MAX = 30
 TOKEN_NAME_MAX = 60
 EMAIL_MAX = 254
 SKELETON_MAX = 255
+AUTHOR_KEY_MAX = 200  # NFKC and case folding may lengthen a name (ß -> ss)
 
 
 class User(UserMixin, db.Model):
@@ -163,6 +165,11 @@ def _search_keys(context: Any) -> str | None:
     return keys_for(params.get("title"), params.get("author"))
 
 
+def _author_key(context: Any) -> str | None:
+    author = context.get_current_parameters().get("author")
+    return None if author is None else name_key(author)
+
+
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -205,6 +212,9 @@ class Book(db.Model):
     year: Mapped[int | None] = mapped_column(SmallInteger)
     # SHA-256 of the stored cover image (files under the instance folder), or no cover.
     cover: Mapped[str | None] = mapped_column(String(64))
+    # The author's name as compared (bookshelf.text.name_key): author pages and the author
+    # index look books up by it. Set on insert, and by update() when the author changes.
+    author_key: Mapped[str | None] = mapped_column(String(AUTHOR_KEY_MAX), default=_author_key)
 
     def update(self, fields: dict[str, object]) -> None:
         """Set validated fields (from the HTML form or the API); an empty review is no review,
@@ -213,6 +223,8 @@ class Book(db.Model):
             if name in fields:
                 setattr(self, name, fields[name])
         self.review = self.review or None
+        if "author" in fields:
+            self.author_key = name_key(self.author)
         if "isbn" in fields:
             typed = fields["isbn"]
             self.isbn = to_isbn13(str(typed)) if typed else None

@@ -55,9 +55,12 @@ def index() -> str | Response:
             404,
             description=_("Pages past %(num)d are reached with Next and Last.", num=MAX_JUMP_PAGE),
         )
+    size = catalogue_size()
+    # The last page holds what is left over, so that its number is the number of pages.
+    limit = size.last_page_size(per_page) if last and after is None and before is None else per_page
     try:
         books_page = list_books(
-            sort, per_page, page=page, after=after, before=before, last=last, summary=True
+            sort, limit, page=page, after=after, before=before, last=last, summary=True
         )
     except AnchorNotFound:
         flash(_("The list changed while you were reading it; here is its first page."), "warning")
@@ -68,7 +71,8 @@ def index() -> str | Response:
         render_template(
             "books/index.html",
             books_page=books_page,
-            size=catalogue_size(),
+            size=size,
+            pages_total=size.pages(per_page),
             sort=sort,
             sort_orders=SORT_ORDERS,
             per_page=per_page,
