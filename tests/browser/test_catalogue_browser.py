@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bookshelf_helpers import PASSWORD
+from support.axe import serious_problems
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
@@ -108,13 +109,7 @@ def test_new_pages_pass_axe_and_fit_320_px(
             page.goto(path)
         assert page.locator("h1").count() == 1, path
         wide[path] = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        page.add_script_tag(content=axe_source)
-        result = page.evaluate("async () => await axe.run(document)")
-        assert len(result["passes"]) > 10, f"axe did not really check {path}"
-        for violation in result["violations"]:
-            if violation["impact"] in {"serious", "critical"}:
-                targets = [node["target"] for node in violation["nodes"]][:3]
-                problems.append(f"{path}: {violation['id']} ({violation['impact']}) {targets}")
+        problems += serious_problems(page, axe_source, path)
     context.close()
     assert problems == []
     assert {path: px for path, px in wide.items() if px > 0} == {}
