@@ -208,7 +208,7 @@ class Book(db.Model):
     # Optional facts many books lack: unknown stays NULL, never a made-up value.
     # ISBN-13 digits (an ISBN-10 is stored converted); shown hyphenated.
     isbn: Mapped[str | None] = mapped_column(String(13), index=True)
-    # Publication year; negative for BC.
+    # Publication year, 1 to next year (bookshelf.books.rules); unknown stays NULL.
     year: Mapped[int | None] = mapped_column(SmallInteger)
     # SHA-256 of the stored cover image (files under the instance folder), or no cover.
     cover: Mapped[str | None] = mapped_column(String(64))
