@@ -73,7 +73,9 @@ def register_extensions(app: Flask) -> None:
 
     from bookshelf import database
     from bookshelf.i18n import LANGUAGES, format_date, install_template_gettext, select_locale
+    from bookshelf.isbn import hyphenated
     from bookshelf.models import Visitor
+    from bookshelf.text import name_key
     from bookshelf.users.sessions import load_user
 
     db.init_app(app)
@@ -94,6 +96,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
     app.jinja_env.globals.update(current_locale=get_locale, languages=LANGUAGES)
     app.jinja_env.filters["dateformat"] = format_date
+    app.jinja_env.filters["isbn"] = hyphenated
+    app.jinja_env.filters["author_key"] = name_key
     database.register_connection_setup(app)
 
 
@@ -112,6 +116,7 @@ def register_migrations(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from bookshelf.api import register_api
     from bookshelf.auth import bp as auth_bp
+    from bookshelf.authors import bp as authors_bp
     from bookshelf.books import bp as books_bp
     from bookshelf.covers import register_covers
     from bookshelf.errors import register_error_handlers
@@ -125,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(books_bp)
     register_covers(app)
+    app.register_blueprint(authors_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(i18n_bp)
     app.register_blueprint(auth_bp)

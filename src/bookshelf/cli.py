@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, inspect, select, text
 from bookshelf.database import is_postgres
 from bookshelf.extensions import db
 from bookshelf.models import Book
+from bookshelf.text import name_key
 from bookshelf.users.accounts import create_user, find_user
 from bookshelf.users.passwords import password_problem
 from bookshelf.users.tokens import issue_token
@@ -59,7 +60,7 @@ def insert_classics() -> None:
     db.session.commit()
 
 
-Row = tuple[str, str, int, str, str | None]
+Row = tuple[str, str, int, str, str | None, str]
 
 
 def synthetic_books(count: int, seed: int) -> Iterator[Row]:
@@ -71,7 +72,9 @@ def synthetic_books(count: int, seed: int) -> Iterator[Row]:
         # The words are known here: no need to split the title again for its keys.
         keys = keys_of([*picked, first.lower(), last.lower()])
         title = " ".join(picked).capitalize()
-        yield f"{title} {number}", f"{first} {last}", rng.randint(40, 1500), review, keys
+        author = f"{first} {last}"
+        pages = rng.randint(40, 1500)
+        yield f"{title} {number}", author, pages, review, keys, name_key(author)
 
 
 def batches(rows: Iterator[Row], size: int) -> Iterator[list]:
@@ -90,7 +93,7 @@ def copy_into_postgres(rows: Iterable[Row]) -> None:
     with (
         connection.cursor() as cursor,
         cursor.copy(
-            "COPY books (title, author, pages_num, review, search_keys) FROM STDIN"
+            "COPY books (title, author, pages_num, review, search_keys, author_key) FROM STDIN"
         ) as copy,
     ):
         for row in rows:
@@ -158,7 +161,7 @@ def seed_vocabulary_instead_of_word_trigger() -> Iterator[None]:
 
 
 def insert_into_sqlite(batch: list[Row]) -> None:
-    keys = ("title", "author", "pages_num", "review", "search_keys")
+    keys = ("title", "author", "pages_num", "review", "search_keys", "author_key")
     db.session.execute(insert(Book), [dict(zip(keys, row, strict=True)) for row in batch])
 
 

@@ -28,6 +28,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bookshelf.extensions import db
+from bookshelf.isbn import to_isbn13
+from bookshelf.text import name_key
 from bookshelf.wordforms import keys_for
 
 TITLE_MAX = 150
@@ -38,6 +40,7 @@ USERNAME_MAX = 30
 TOKEN_NAME_MAX = 60
 EMAIL_MAX = 254
 SKELETON_MAX = 255
+AUTHOR_KEY_MAX = 200  # NFKC and case folding may lengthen a name (ß -> ss)
 
 
 class User(UserMixin, db.Model):
@@ -166,6 +169,11 @@ def _search_keys(context: Any) -> str | None:
     return keys_for(params.get("title"), params.get("author"))
 
 
+def _author_key(context: Any) -> str | None:
+    author = context.get_current_parameters().get("author")
+    return None if author is None else name_key(author)
+
+
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -205,7 +213,7 @@ class Book(db.Model):
     # Optional facts many books lack: unknown stays NULL, never a made-up value.
     # ISBN-13 digits (an ISBN-10 is stored converted); shown hyphenated.
     isbn: Mapped[str | None] = mapped_column(String(13), index=True)
-    # Publication year; negative for BC.
+    # Publication year, 1 to next year (bookshelf.books.rules); unknown stays NULL.
     year: Mapped[int | None] = mapped_column(SmallInteger)
     # SHA-256 of the stored cover image (files under the instance folder), or no cover.
     cover: Mapped[str | None] = mapped_column(String(64))
@@ -214,13 +222,22 @@ class Book(db.Model):
     rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
     rating_sum: Mapped[int] = mapped_column(default=0, server_default="0")
     rating_avg: Mapped[float] = mapped_column(Float, default=0, server_default="0")
+    # The author's name as compared (bookshelf.text.name_key): author pages and the author
+    # index look books up by it. Set on insert, and by update() when the author changes.
+    author_key: Mapped[str | None] = mapped_column(String(AUTHOR_KEY_MAX), default=_author_key)
 
     def update(self, fields: dict[str, object]) -> None:
-        """Set validated fields (from the HTML form or the API); an empty review is no review."""
-        for name in ("title", "author", "pages_num", "review"):
+        """Set validated fields (from the HTML form or the API); an empty review is no review,
+        an empty ISBN no ISBN, and an ISBN is kept as the 13 digits of its ISBN-13."""
+        for name in ("title", "author", "pages_num", "review", "year"):
             if name in fields:
                 setattr(self, name, fields[name])
         self.review = self.review or None
+        if "author" in fields:
+            self.author_key = name_key(self.author)
+        if "isbn" in fields:
+            typed = fields["isbn"]
+            self.isbn = to_isbn13(str(typed)) if typed else None
 
     @property
     def last_modified(self) -> dt.datetime:

@@ -6,6 +6,8 @@ should import another's package just for that.
 
 from __future__ import annotations
 
+import unicodedata
+
 # JavaScript's \s, so that an OpenAPI `pattern` built from it means the same to clients as to
 # us (Python's own set differs, e.g. for \x1c and \ufeff).
 BLANK_CHARACTERS = (
@@ -27,3 +29,9 @@ def text_pattern(required: bool) -> str:
 def strip(value: object) -> object:
     """A form or API filter: surrounding blanks go; anything not a string passes unchanged."""
     return value.strip(BLANK_CHARACTERS) if isinstance(value, str) else value
+
+
+def name_key(name: str) -> str:
+    """A name as compared: NFKC-normalised and case-folded, surrounding blanks removed, so
+    "Лев Толстой", "ЛЕВ ТОЛСТОЙ" and a full-width or ligature spelling are one name."""
+    return unicodedata.normalize("NFKC", name.strip(BLANK_CHARACTERS)).casefold()

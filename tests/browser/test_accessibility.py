@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from support.axe import serious_problems
+
 PAGES = [
     "/",
     "/books",
@@ -28,12 +30,6 @@ def test_main_pages_have_no_serious_accessibility_violations(
     problems = []
     for path in PAGES:
         page.goto(path)
-        page.add_script_tag(content=axe_source)
-        result = page.evaluate("async () => await axe.run(document)")
-        assert len(result["passes"]) > 10, f"axe did not really check {path}"
-        for violation in result["violations"]:
-            if violation["impact"] in {"serious", "critical"}:
-                targets = [node["target"] for node in violation["nodes"]][:3]
-                problems.append(f"{path}: {violation['id']} ({violation['impact']}) {targets}")
+        problems += serious_problems(page, axe_source, path)
     context.close()
     assert problems == []

@@ -50,7 +50,16 @@ def snapshot(app: Flask) -> dict[str, object]:
     """Everything a write could change, compared before and after an attempt that must fail."""
     with app.app_context():
         books = db.session.execute(
-            select(Book.id, Book.title, Book.author, Book.pages_num, Book.review).order_by(Book.id)
+            select(
+                Book.id,
+                Book.title,
+                Book.author,
+                Book.pages_num,
+                Book.review,
+                Book.isbn,
+                Book.year,
+                Book.cover,
+            ).order_by(Book.id)
         ).all()
         users = db.session.execute(select(User.id, User.username).order_by(User.id)).all()
         tokens = db.session.execute(

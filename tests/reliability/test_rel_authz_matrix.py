@@ -9,6 +9,7 @@ owner, doing the same with the right credentials, must succeed (so the matrix ca
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from rel_helpers import bearer, snapshot, token_for
 from werkzeug.test import TestResponse
 
@@ -281,6 +283,18 @@ HTML_CASES += [
 # API cases: `send(client, world, headers)`.
 ApiSend = Callable[[FlaskClient, World, dict[str, str]], TestResponse]
 API_BOOK = {"title": "New", "author": "Someone", "pages_num": 5}
+
+
+def png_cover() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (60, 90), "teal").save(out, "PNG")
+    return out.getvalue()
+
+
+def put_cover(c: FlaskClient, w: World, h: dict[str, str]) -> TestResponse:
+    headers = {**h, "Content-Type": "image/png"}
+    return c.put(f"/api/v1/books/{w.book_id}/cover", data=png_cover(), headers=headers)
+
 API_CASES: dict[str, tuple[str, str, ApiSend]] = {
     "POST /api/v1/books": (
         "api.books",
@@ -301,6 +315,12 @@ API_CASES: dict[str, tuple[str, str, ApiSend]] = {
         "api.book",
         "DELETE",
         lambda c, w, h: c.delete(f"/api/v1/books/{w.book_id}", headers=h),
+    ),
+    "PUT /api/v1/books/<id>/cover": ("api.book_cover", "PUT", put_cover),
+    "DELETE /api/v1/books/<id>/cover": (
+        "api.book_cover",
+        "DELETE",
+        lambda c, w, h: c.delete(f"/api/v1/books/{w.book_id}/cover", headers=h),
     ),
     "PUT /api/v1/me/shelves/books/<id>": (
         "api.my_shelf_entry",
@@ -469,6 +489,8 @@ def test_api_refuses_bad_credentials(
 @pytest.mark.parametrize("operation", API_CASES)
 def test_api_owner_token_succeeds(app: Flask, world: World, operation: str) -> None:
     _endpoint, _method, send = API_CASES[operation]
+    if operation == "DELETE /api/v1/books/<id>/cover":
+        put_cover(app.test_client(), world, bearer(world.owner_token))
     if operation == "DELETE /api/v1/me/shelves/books/<id>":
         app.test_client().put(
             f"/api/v1/me/shelves/books/{world.book_id}",

@@ -79,7 +79,7 @@ def keyset_page(sort: str, per_page: int, page: int, cursor: Cursor | None) -> L
     if cursor is not None:
         sort = cursor.sort
     size = catalogue_size()
-    pages_total = max(math.ceil(size.count / per_page), 1) if size.exact else None
+    pages_total = size.pages(per_page)
     if cursor is None and page > 1:  # a numbered jump (capped, OFFSET): fine near the start
         found = list_books(sort, per_page, page=page)
         books, number, has_prev, has_next = found.books, page, True, found.has_next
@@ -92,8 +92,8 @@ def keyset_page(sort: str, per_page: int, page: int, cursor: Cursor | None) -> L
     elif cursor.direction == "prev":
         books, has_prev = seek_books(sort, per_page, cursor.key, forward=False)
         number, has_next = (cursor.page if has_prev else 1), True
-    else:  # last
-        books, has_prev = seek_books(sort, per_page, None, forward=False)
+    else:  # last: what is left over, so that its number is the number of pages
+        books, has_prev = seek_books(sort, size.last_page_size(per_page), None, forward=False)
         number, has_next = (pages_total if has_prev else 1), False
 
     def cursor_link(direction: str, key: list[Any] | None, to: int | None) -> str:

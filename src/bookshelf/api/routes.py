@@ -225,7 +225,7 @@ class BookResource(MethodView):
         require_user()
         book = get_book(book_id, check_owner=True)
         check_if_match(book)
-        book.update({"review": None, **data})
+        book.update({"review": None, "isbn": None, "year": None, **data})
         db.session.commit()
         return book_response(book)
 

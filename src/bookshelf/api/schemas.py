@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from flask import url_for
 from marshmallow import (
@@ -19,6 +20,7 @@ from marshmallow import (
 
 from bookshelf.books.queries import DEFAULT_PER_PAGE, MAX_JUMP_PAGE, MAX_PER_PAGE, SORT_ORDERS
 from bookshelf.books.rules import BOOK_RULES
+from bookshelf.isbn import ISBN_PATTERN, InvalidIsbn, to_isbn13
 from bookshelf.models import AUTHOR_MAX
 from bookshelf.search.queries import (
     MAX_RESULT_PAGES,
@@ -32,15 +34,57 @@ from bookshelf.text import strip, text_pattern
 MAX_CURSOR_LENGTH = 1024
 
 
+ISBN_SHAPE_ERROR = "Not an ISBN: send its 10 or 13 digits (an ISBN-10 may end in X)."
+
+
+class CalendarRange(validate.Range):
+    """Range whose maximum moves with the calendar: asked at each check. The OpenAPI
+    document shows the value it had when the document was built."""
+
+    def __init__(self, min: int, maximum: Callable[[], int]) -> None:
+        self._maximum = maximum
+        super().__init__(min=min, max=maximum())
+
+    @property  # type: ignore[override]
+    def max(self) -> int:
+        return self._maximum()
+
+    @max.setter
+    def max(self, _value: object) -> None:
+        pass  # always asked of the calendar
+
+
+class IsbnCheck(validate.Validator):
+    """The check digit and prefix, which no JSON Schema pattern can say."""
+
+    # A wrong shape or length is the pattern's to report (ISBN_SHAPE_ERROR), once.
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "check digit": "Not a valid ISBN: its check digit does not match.",
+        "prefix": "Not a book's ISBN: an ISBN-13 starts with 978 or 979.",
+    }
+
+    def __call__(self, value: str) -> str:
+        try:
+            to_isbn13(value)
+        except InvalidIsbn as error:
+            if error.reason in self.MESSAGES:
+                raise ValidationError(self.MESSAGES[error.reason]) from None
+        return value
+
+
 def rule_validators(name: str) -> list[validate.Validator]:
     """marshmallow validators built from the shared BOOK_RULES (the HTML form uses the same)."""
     rule = BOOK_RULES[name]
     checks: list[validate.Validator] = []
-    if rule.max_length is not None:
+    if rule.isbn:
+        checks += [validate.Regexp(ISBN_PATTERN, error=ISBN_SHAPE_ERROR), IsbnCheck()]
+    elif rule.max_length is not None:
         checks.append(validate.Length(max=rule.max_length))
         message = "Must not be blank or contain NUL." if rule.required else "Must not contain NUL."
         checks.append(validate.Regexp(text_pattern(rule.required), error=message))
-    if rule.minimum is not None:
+    if rule.minimum is not None and callable(rule.maximum):
+        checks.append(CalendarRange(min=rule.minimum, maximum=rule.maximum))
+    elif rule.minimum is not None:
         checks.append(validate.Range(min=rule.minimum, max=rule.maximum))
     return checks
 
@@ -55,6 +99,21 @@ class BookInputSchema(Schema):
     author = fields.String(required=True, validate=rule_validators("author"))
     pages_num = fields.Integer(strict=True, required=True, validate=rule_validators("pages_num"))
     review = fields.String(allow_none=True, validate=rule_validators("review"))
+    isbn = fields.String(
+        allow_none=True,
+        validate=rule_validators("isbn"),
+        metadata={
+            "format": "isbn",
+            "description": "ISBN-10 or ISBN-13, hyphens or spaces allowed; its check digit "
+            "must match. Stored and returned as the 13 digits of its ISBN-13. Null: unknown.",
+        },
+    )
+    year = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=rule_validators("year"),
+        metadata={"description": "Publication year, up to next year. Null: unknown."},
+    )
 
     @post_load
     def strip_text(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
@@ -113,6 +172,14 @@ class BookSchema(Schema):
     author = fields.String(required=True)
     pages_num = fields.Integer(required=True)
     review = fields.String(required=True, allow_none=True)
+    isbn = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The 13 digits of the ISBN-13 (an ISBN-10 sent is converted)."},
+    )
+    year = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Publication year."}
+    )
     date_added = fields.Date(required=True)
     updated_at = UtcDateTime(
         required=True,

@@ -18,7 +18,14 @@ from bookshelf.covers.images import (
 from bookshelf.covers.storage import CoverStore
 from bookshelf.models import Book
 from bookshelf.text import strip, text_pattern
-from bookshelf.validators import Length, NumberRange, WholeNumberField, entered, required
+from bookshelf.validators import (
+    Isbn,
+    Length,
+    NumberRange,
+    WholeNumberField,
+    entered,
+    required,
+)
 
 
 def validators_for(name: str) -> list[object]:
@@ -31,12 +38,14 @@ def validators_for(name: str) -> list[object]:
         checks.append(entered() if is_number else required())
     else:
         checks.append(Optional())
-    if rule.max_length is not None:
+    if rule.isbn:
+        checks.append(Isbn())  # its own shape and length, in its own words
+    elif rule.max_length is not None:
         checks.append(Length(max=rule.max_length))
         invisible = _l("Remove the invisible characters.")
         checks.append(Regexp(text_pattern(rule.required), message=invisible))
     if is_number:
-        checks.append(NumberRange(min=rule.minimum, max=rule.maximum))
+        checks.append(NumberRange(min=rule.minimum, max=rule.maximum, message=number_message(name)))
     return checks
 
 
@@ -50,6 +59,13 @@ def checked_cover(_form: Form, field: Field) -> None:
         field.processed = process_cover(upload.stream.read(MAX_BYTES + 1))
     except CoverRejected as rejected:
         raise ValidationError(str(rejected.message)) from rejected
+
+
+def number_message(name: str) -> str | None:
+    """The out-of-range message: a year is called a year."""
+    if name == "year":
+        return _l("Enter a year from %(min)s to %(max)s, in digits.")
+    return None
 
 
 class BookForm(FlaskForm):
@@ -69,6 +85,8 @@ class BookForm(FlaskForm):
         description=_l("JPEG, PNG or WebP, up to 5 MB."),
     )
     remove_cover = BooleanField(_l("Remove the cover"))
+    isbn = StringField(_l("ISBN"), filters=[strip], validators=validators_for("isbn"))
+    year = WholeNumberField(_l("Year published"), validators=validators_for("year"))
 
     def apply_to(self, book: Book) -> None:
         book.update({name: self[name].data for name in BOOK_RULES})

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import time
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, func, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, select, text, tuple_
 
-from bookshelf.database import is_postgres
 from bookshelf.extensions import db
 from bookshelf.models import Book
 
@@ -19,10 +17,6 @@ DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
 # `?page=N` jumps use OFFSET, which is only cheap near the start; further on, follow the links.
 MAX_JUMP_PAGE = 50
-# Counting stops here; a larger catalogue shows an estimate instead of an exact COUNT(*).
-EXACT_COUNT_CAP = 1000
-# Seconds an estimated (not exact) catalogue size is reused by each worker process.
-ESTIMATE_TTL = 30.0
 
 
 @dataclass(frozen=True)
@@ -51,7 +45,15 @@ DEFAULT_SORT = "newest"
 @dataclass(frozen=True)
 class CatalogueSize:
     count: int
-    exact: bool
+    exact: bool  # always true now; kept for the API's `total_exact`
+
+    def pages(self, per_page: int) -> int:
+        """How many pages of per_page books the list has (one, when it is empty)."""
+        return max(math.ceil(self.count / per_page), 1)
+
+    def last_page_size(self, per_page: int) -> int:
+        """How many books the last page holds, so that it is numbered like the others."""
+        return self.count - (self.pages(per_page) - 1) * per_page or per_page
 
 
 # What a list of books shows (the book_list macro): read as plain rows, without the ORM's
@@ -61,6 +63,7 @@ SUMMARY_COLUMNS = (
     Book.title,
     Book.author,
     Book.pages_num,
+    Book.year,
     Book.date_added,
     Book.rating_avg,
     Book.rating_count,
@@ -174,36 +177,11 @@ def seek_books(
 
 
 def catalogue_size() -> CatalogueSize:
-    """Exact up to EXACT_COUNT_CAP; above that an estimate, reused for ESTIMATE_TTL seconds.
-
-    The page says "About N books" then, so a few seconds' staleness is honest, and skipping
-    the two queries saves a tenth of what a page of the list costs.
-    """
-    cache = current_app.extensions.setdefault("bookshelf.catalogue_size", {})
-    now = time.monotonic()
-    cached = cache.get("estimate")
-    if cached is not None and now - cached[0] < ESTIMATE_TTL:
-        return cached[1]
-    size = measure_catalogue_size()
-    if size.exact:
-        cache.pop("estimate", None)
-    else:
-        cache["estimate"] = (now, size)
-    return size
-
-
-def measure_catalogue_size() -> CatalogueSize:
-    """Exact up to EXACT_COUNT_CAP; above that PostgreSQL's planner estimate, else a floor."""
-    capped = select(Book.id).limit(EXACT_COUNT_CAP + 1).subquery()
-    count = db.session.scalar(select(func.count()).select_from(capped)) or 0
-    if count <= EXACT_COUNT_CAP:
-        return CatalogueSize(count, exact=True)
-    if is_postgres():
-        estimate = db.session.scalar(
-            text("SELECT reltuples::bigint FROM pg_class WHERE oid = 'books'::regclass")
-        )
-        return CatalogueSize(max(int(estimate or 0), EXACT_COUNT_CAP), exact=False)
-    return CatalogueSize(EXACT_COUNT_CAP, exact=False)
+    """How many books there are, exact at any size: one row kept by database triggers in the
+    same transaction as every insert, delete and truncate (migration 0009), so no request
+    counts the table."""
+    count = db.session.scalar(text("SELECT books FROM catalogue_count WHERE id = 1"))
+    return CatalogueSize(int(count or 0), exact=True)
 
 
 def latest_books(limit: int = 5) -> list[Book]:

@@ -21,6 +21,7 @@ from bookshelf.books.service import BookNotFound, NotAllowed, get_book
 from bookshelf.errors import handle_http_exception
 from bookshelf.extensions import db
 from bookshelf.ids import parse_id
+from bookshelf.isbn import hyphenated
 from bookshelf.models import Book
 from bookshelf.shelves.panel import book_page_context
 
@@ -55,9 +56,12 @@ def index() -> str | Response:
             404,
             description=_("Pages past %(num)d are reached with Next and Last.", num=MAX_JUMP_PAGE),
         )
+    size = catalogue_size()
+    # The last page holds what is left over, so that its number is the number of pages.
+    limit = size.last_page_size(per_page) if last and after is None and before is None else per_page
     try:
         books_page = list_books(
-            sort, per_page, page=page, after=after, before=before, last=last, summary=True
+            sort, limit, page=page, after=after, before=before, last=last, summary=True
         )
     except AnchorNotFound:
         flash(_("The list changed while you were reading it; here is its first page."), "warning")
@@ -68,7 +72,8 @@ def index() -> str | Response:
         render_template(
             "books/index.html",
             books_page=books_page,
-            size=catalogue_size(),
+            size=size,
+            pages_total=size.pages(per_page),
             sort=sort,
             sort_orders=SORT_ORDERS,
             per_page=per_page,
@@ -108,7 +113,10 @@ def show(book_id: int) -> str:
 @login_required
 def edit(book_id: int) -> str:
     book = get_book(book_id, check_owner=True)
-    return render_template("books/edit.html", book=book, form=BookForm(obj=book))
+    form = BookForm(obj=book)
+    if book.isbn:
+        form.isbn.data = hyphenated(book.isbn)  # as printed on the book, not the stored digits
+    return render_template("books/edit.html", book=book, form=form)
 
 
 @bp.route("/<id:book_id>", methods=["PATCH", "PUT"])
@@ -146,6 +154,8 @@ def submitted_fields(book: Book) -> MultiDict[str, str]:
             "author": book.author,
             "pages_num": str(book.pages_num),
             "review": book.review or "",
+            "isbn": book.isbn or "",
+            "year": "" if book.year is None else str(book.year),
         }
     )
     for key in request.form:

@@ -20,6 +20,7 @@ from sqlalchemy import select, text
 
 from bookshelf.database import is_postgres
 from bookshelf.extensions import db
+from bookshelf.isbn import isbn_or_none
 from bookshelf.models import Book
 from bookshelf.search.terms import (
     MAX_TERM_LENGTH,
@@ -145,6 +146,14 @@ def sqlite_search(filters: Filters) -> str:
         ORDER BY books_fts.rowid DESC LIMIT :cap"""  # noqa: S608
 
 
+def isbn_search(filters: Filters) -> str:
+    # An ISBN typed into the search box is looked up as such: its index, not the text index.
+    return f"""
+        SELECT id, author, title, 1.0 AS rank FROM books
+        WHERE isbn = :isbn {filters.sql()}
+        ORDER BY id DESC LIMIT :cap"""  # noqa: S608
+
+
 def fetch(statement: str, params: dict[str, Any]) -> list[Candidate]:
     rows = db.session.execute(text(statement), params).all()
     return [Candidate(r.id, r.author, r.title, float(r.rank)) for r in rows]
@@ -182,6 +191,17 @@ def count_matches(term: str) -> int:
     return len(candidates(terms)) if terms else 0
 
 
+def by_isbn(term: str, filters: Filters) -> list[Candidate]:
+    """The books whose ISBN is TERM (10 or 13 digits, hyphens or spaces allowed), if it is one.
+
+    Nothing found this way leaves the term to the full-text search: it may be in a title.
+    """
+    isbn = isbn_or_none(term)
+    if isbn is None:
+        return []
+    return fetch(isbn_search(filters), {"isbn": isbn, "cap": COUNT_CAP + 1, **filters.params()})
+
+
 def search_books(
     term: str,
     page: int = 1,
@@ -192,7 +212,7 @@ def search_books(
     terms = parse(term)
     if not terms:
         return SearchResults([], 0, True, page, False)
-    found = candidates(terms, filters)
+    found = by_isbn(term, filters) or candidates(terms, filters)
     start = (page - 1) * per_page
     ids = [c.id for c in ordered(found, sort)[start : start + per_page + 1]]
     books = {b.id: b for b in db.session.scalars(select(Book).where(Book.id.in_(ids)))}

@@ -1,7 +1,7 @@
 """readers' shelves (exclusive shelf with dates, own named shelves) and 1-5 star ratings
 
 Revision ID: 0010_shelves_ratings
-Revises: 0008_isbn_year_cover
+Revises: 0009_catalogue_count_autoincrement
 Create Date: 2026-11-29
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_shelves_ratings"
-down_revision = "0008_isbn_year_cover"
+down_revision = "0009_catalogue_count_autoincrement"
 branch_labels = None
 depends_on = None
 
