@@ -295,6 +295,7 @@ def put_cover(c: FlaskClient, w: World, h: dict[str, str]) -> TestResponse:
     headers = {**h, "Content-Type": "image/png"}
     return c.put(f"/api/v1/books/{w.book_id}/cover", data=png_cover(), headers=headers)
 
+
 API_CASES: dict[str, tuple[str, str, ApiSend]] = {
     "POST /api/v1/books": (
         "api.books",
