@@ -90,7 +90,15 @@ _ADD_WORDS = (
     "INSERT OR IGNORE INTO search_words (word) "
     "SELECT value FROM json_each(bookshelf_words(new.title || ' ' || new.author));"
 )
-# Only constant text is interpolated into these statements.
+# Only constant text is interpolated into these statements. The update trigger watches only the
+# columns the index is made of: a rating kept on the book by triggers changes no word.
+SQLITE_STEMMED_UPDATE_TRIGGER = f"""CREATE TRIGGER books_fts_update
+    AFTER UPDATE OF title, author, review, search_keys ON books BEGIN
+        DELETE FROM books_fts WHERE rowid = old.id;
+        INSERT INTO books_fts (rowid, title, author, review, keys)
+        VALUES (new.id, {_STEMMED_ROW.format(t="new")});
+        {_ADD_WORDS}
+    END"""  # noqa: S608
 SQLITE_STEMMED_TRIGGERS = [
     f"""CREATE TRIGGER books_fts_insert AFTER INSERT ON books BEGIN
         INSERT INTO books_fts (rowid, title, author, review, keys)
@@ -100,12 +108,7 @@ SQLITE_STEMMED_TRIGGERS = [
     """CREATE TRIGGER books_fts_delete AFTER DELETE ON books BEGIN
         DELETE FROM books_fts WHERE rowid = old.id;
     END""",
-    f"""CREATE TRIGGER books_fts_update AFTER UPDATE ON books BEGIN
-        DELETE FROM books_fts WHERE rowid = old.id;
-        INSERT INTO books_fts (rowid, title, author, review, keys)
-        VALUES (new.id, {_STEMMED_ROW.format(t="new")});
-        {_ADD_WORDS}
-    END""",  # noqa: S608
+    SQLITE_STEMMED_UPDATE_TRIGGER,
 ]
 SQLITE_STEMMED_FILL = """INSERT INTO books_fts (rowid, title, author, review, keys)
     SELECT id, bookshelf_stems(title), bookshelf_stems(author), bookshelf_stems(review),

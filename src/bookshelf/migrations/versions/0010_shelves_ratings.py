@@ -8,6 +8,8 @@ Create Date: 2026-11-29
 import sqlalchemy as sa
 from alembic import op
 
+from bookshelf.search.schema import SQLITE_STEMMED_UPDATE_TRIGGER
+
 revision = "0010_shelves_ratings"
 down_revision = "0009_catalogue_count_autoincrement"
 branch_labels = None
@@ -83,7 +85,13 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         statements = PG_RATING_TRIGGERS
     else:
-        statements = SQLITE_RATING_TRIGGERS
+        # The full-text update trigger fired on any column; from now on ratings update books
+        # often, so it watches only the columns the index is made of.
+        statements = [
+            "DROP TRIGGER IF EXISTS books_fts_update",
+            SQLITE_STEMMED_UPDATE_TRIGGER,
+            *SQLITE_RATING_TRIGGERS,
+        ]
     for statement in statements:
         op.execute(statement)
 
