@@ -1,0 +1,1 @@
+"""Goodreads library import and export for a reader's shelves."""
