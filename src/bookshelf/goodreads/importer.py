@@ -14,9 +14,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 
 from bookshelf.extensions import db
 from bookshelf.goodreads.csvfile import GoodreadsRow, book_key, iter_chunks
@@ -61,6 +62,15 @@ class ImportSummary:
 
 
 Progress = Callable[[int], None]
+
+
+def insert_rows(table: Table, rows: list[dict[str, Any]]) -> None:
+    """Rows into a table in one executemany (psycopg pipelines it).
+
+    Core rather than the ORM's bulk insert, which splits the rows into one statement per
+    pattern of NULLs.
+    """
+    db.session.execute(insert(table), rows)
 
 
 class GoodreadsImport:
@@ -176,11 +186,9 @@ class GoodreadsImport:
                 }
                 for row in new_rows
             ]
-            ids = db.session.scalars(
-                insert(Book).returning(Book.id, sort_by_parameter_order=True), values
-            ).all()
-            for row, book_id in zip(new_rows, ids, strict=True):
-                self.remember(row, book_id)
+            # The new ids are read back with the batched title and author query.
+            insert_rows(Book.__table__, values)
+            self.match_by_title(new_rows)
         return actions
 
     def shelve(self, rows: list[GoodreadsRow], summary: ImportSummary) -> dict[int, GoodreadsRow]:
@@ -190,7 +198,7 @@ class GoodreadsImport:
             latest[self.book_for(row)] = row  # type: ignore[index]
         self.load_entries(set(latest) - set(self.entry_ids))
         tomorrow = dt.date.today() + dt.timedelta(days=1)
-        updates, inserts, inserted_rows = [], [], []
+        updates, inserts = [], []
         for book_id, row in latest.items():
             finished = row.finished_on
             if finished is not None and finished > tomorrow:
@@ -204,15 +212,11 @@ class GoodreadsImport:
             else:
                 values.setdefault("added_at", dt.datetime.now(dt.UTC))
                 inserts.append({"user_id": self.user_id, "book_id": book_id, **values})
-                inserted_rows.append((book_id, row))
         if updates:
             db.session.execute(update(ShelfEntry), updates)
         if inserts:
-            ids = db.session.scalars(
-                insert(ShelfEntry).returning(ShelfEntry.id, sort_by_parameter_order=True), inserts
-            ).all()
-            for (book_id, _row), entry_id in zip(inserted_rows, ids, strict=True):
-                self.entry_ids[book_id] = entry_id
+            insert_rows(ShelfEntry.__table__, inserts)
+            self.load_entries({values["book_id"] for values in inserts})
         return {self.entry_ids[book_id]: row for book_id, row in latest.items()}
 
     def load_entries(self, book_ids: set[int]) -> None:
@@ -259,7 +263,7 @@ class GoodreadsImport:
         if updates:
             db.session.execute(update(Rating), updates)
         if inserts:
-            db.session.execute(insert(Rating), inserts)
+            insert_rows(Rating.__table__, inserts)
 
     def tag(self, placed: dict[int, GoodreadsRow]) -> None:
         """The named shelves of each placed entry become exactly those in the file."""
@@ -292,8 +296,6 @@ class GoodreadsImport:
             if key not in found
         ]
         if missing:
-            ids = db.session.scalars(
-                insert(Tag).returning(Tag.id, sort_by_parameter_order=True), missing
-            ).all()
-            found.update(zip((values["name_key"] for values in missing), ids, strict=True))
+            insert_rows(Tag.__table__, missing)
+            found = dict(db.session.execute(query).all())
         return found
