@@ -89,7 +89,11 @@ class BookSchema(Schema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
     author = fields.String(required=True)
-    pages_num = fields.Integer(required=True)
+    pages_num = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Null when unknown (e.g. a book imported without it)."},
+    )
     review = fields.String(required=True, allow_none=True)
     date_added = fields.Date(required=True)
     updated_at = UtcDateTime(

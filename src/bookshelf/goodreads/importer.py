@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,21 +88,31 @@ class GoodreadsImport:
         self.rated: set[int] = set()
 
     def run(self, *, write: bool, progress: Progress | None = None) -> ImportSummary:
-        summary = ImportSummary(total=len(self.rows))
+        for done in self.run_steps(write=write):
+            if progress is not None:
+                progress(done)
+        return self.summary
+
+    def run_steps(self, *, write: bool) -> Iterator[int]:
+        """The import, yielding the number of rows of each chunk once it is done.
+
+        With `write`, each chunk is flushed and the whole import committed after the last one;
+        any failure rolls everything back.
+        """
+        self.summary = ImportSummary(total=len(self.rows))
         try:
             for chunk in iter_chunks(self.rows, self.chunk_size):
-                self.import_chunk(chunk, summary, write)
+                self.import_chunk(chunk, self.summary, write)
                 if write:
                     db.session.flush()
-                if progress is not None:
-                    progress(len(chunk))
+                yield len(chunk)
             if write:
                 drop_unused_tags(self.user_id)
                 db.session.commit()
-        except Exception:
+        except BaseException:
+            # Also when the reader of the steps stops early (GeneratorExit): no half import.
             db.session.rollback()
             raise
-        return summary
 
     # --- One chunk: match, create, shelve, rate --------------------------------------
 

@@ -23,6 +23,8 @@ def upgrade() -> None:
         op.alter_column("books", "pages_num", existing_type=sa.Integer(), nullable=True)
     else:
         rewrite_sqlite_books_sql(NOT_NULL, NULLABLE)
+    # Sorting by pages: unknown counts sort as 0, so that keyset pages never skip them.
+    op.execute("CREATE INDEX ix_books_pages_sort_id ON books ((coalesce(pages_num, 0)), id)")
 
 
 def downgrade() -> None:
@@ -31,6 +33,7 @@ def downgrade() -> None:
     if unknown:
         # Inventing page counts would store made-up numbers; the reader must decide.
         raise RuntimeError(f"{unknown} books have no page count: give them one before downgrading.")
+    op.execute("DROP INDEX ix_books_pages_sort_id")
     if bind.dialect.name == "postgresql":
         op.alter_column("books", "pages_num", existing_type=sa.Integer(), nullable=False)
     else:
