@@ -12,6 +12,7 @@ import io
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask_babel import lazy_gettext as _l
 from stdnum import isbn as stdnum_isbn
@@ -73,7 +74,7 @@ class GoodreadsRow:
     added_on: dt.date | None
     skip_reason: str | None = None
 
-    @property
+    @cached_property  # looked up several times per row while matching
     def match_key(self) -> tuple[str, str]:
         return book_key(self.title, self.author)
 
