@@ -75,7 +75,9 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%MZ")
     out = RESULTS / f"goodreads-import-{stamp}.json"
-    out.write_text(json.dumps({"started": stamp, "runs": runs}, indent=1) + "\n")
+    # The machine is shared: the load says how much of it the run had.
+    payload = {"started": stamp, "loadavg_at_end": os.getloadavg(), "runs": runs}
+    out.write_text(json.dumps(payload, indent=1) + "\n")
     target = 2000
     slow = [name for name, run in runs.items() if run["rows_per_s"] < target]
     if slow:
