@@ -3,31 +3,20 @@ still follows new books, the CHECK still refuses 0, and the way down refuses to 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
+from test_shelves_migration import empty_database
 
 from bookshelf import create_app
 from bookshelf.extensions import db
 from bookshelf_helpers import app_config
-from support import require_postgres, sqlalchemy_url, temporary_postgres_database
+
+__all__ = ["empty_database"]  # a fresh, unmigrated database on SQLite and PostgreSQL
 
 BEFORE = "0010_shelves_ratings"
 INSERT = "INSERT INTO books (title, author, pages_num) VALUES (:title, 'Goncharov', :pages)"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
-        return
-    require_postgres()
-    with temporary_postgres_database("bookshelf_pages_migrate") as url:
-        yield sqlalchemy_url(url)
 
 
 def pages_nullable() -> bool:
