@@ -85,7 +85,7 @@ class GoodreadsImport:
         self.by_key: dict[tuple[str, str], int] = {}
         self.pending: set[tuple[str, str]] = set()  # books a preview would create
         self.entry_ids: dict[int, int] = {}  # book id -> the reader's shelf entry id
-        self.rated: set[int] = set()
+        self.summary = ImportSummary(total=len(rows))
 
     def run(self, *, write: bool, progress: Progress | None = None) -> ImportSummary:
         for done in self.run_steps(write=write):
