@@ -102,6 +102,7 @@ clean:
 bench: $(VENV)/.installed-bench
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.goodreads_import
 
 # In-process breakdown of /books, /books/<id>, /search and /healthz by phase and hook (cProfile
 # and timers; bench/profile.py): bench/results/profile-*.md and docs/PERFORMANCE.md.

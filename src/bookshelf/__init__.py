@@ -120,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
     from bookshelf.books import bp as books_bp
     from bookshelf.covers import register_covers
     from bookshelf.errors import register_error_handlers
+    from bookshelf.goodreads import bp as goodreads_bp
     from bookshelf.i18n import bp as i18n_bp
     from bookshelf.main import bp as main_bp
     from bookshelf.reading_list import bp as reading_list_bp
@@ -137,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(users_bp)
     app.register_blueprint(reading_list_bp)
     app.register_blueprint(shelves_bp)
+    app.register_blueprint(goodreads_bp)
     register_api(app)
     register_error_handlers(app)
 

@@ -261,5 +261,7 @@ def seed(count: int, batch_size: int, random_seed: int) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for command in (init_db, seed_classics, create_admin, create_token, seed):
+    from bookshelf.goodreads.cli import import_goodreads
+
+    for command in (init_db, seed_classics, create_admin, create_token, seed, import_goodreads):
         app.cli.add_command(command)

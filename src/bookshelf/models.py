@@ -193,7 +193,8 @@ class Book(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     author: Mapped[str] = mapped_column(String(AUTHOR_MAX))
-    pages_num: Mapped[int]
+    # None when unknown (books imported from libraries that lack it); shown as "unknown".
+    pages_num: Mapped[int | None]
     review: Mapped[str | None] = mapped_column(Text)
     # Evaluated by the database for each row, never once at import.
     date_added: Mapped[dt.date] = mapped_column(Date, server_default=func.current_date())

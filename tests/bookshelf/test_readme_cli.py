@@ -64,6 +64,9 @@ def test_every_readme_cli_command_runs_after_make_run(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
+    # The file a reader downloads from Goodreads, where the table's import command expects it.
+    sample = ROOT / "tests" / "bookshelf" / "data" / "goodreads_library_export.csv"
+    (checkout / "goodreads_library_export.csv").write_bytes(sample.read_bytes())
     env = clean_environment(tmp_path / "instance")
     outputs = {}
     for argv in readme_cli_commands():
@@ -76,6 +79,7 @@ def test_every_readme_cli_command_runs_after_make_run(tmp_path: Path) -> None:
     assert "rows/s" in outputs["seed"]
     assert "admin alice" in outputs["create-admin"]
     assert outputs["create-token"].strip().startswith("bks_")
+    assert "6 books added, 0 matched, 2 skipped" in outputs["import-goodreads"]
 
 
 def test_production_without_secret_is_one_line_error(tmp_path: Path) -> None:

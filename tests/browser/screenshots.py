@@ -6,22 +6,35 @@ folder (SCREENSHOTS_DIR) through `make screenshots`, so the target cannot rot un
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from PIL import Image, ImageDraw
 from playwright.sync_api import Page
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 OUT = Path(os.environ.get("SCREENSHOTS_DIR") or DOCS)
 VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 BOOKS = [
-    ("Мастер и Маргарита", "Михаил Булгаков", "480", "Рукописи не горят."),
-    ("Dead Souls", "Nikolai Gogol", "352", "Funny and sad at once."),
-    ("War and Peace", "Leo Tolstoy", "1225", ""),
+    ("Мастер и Маргарита", "Михаил Булгаков", "480", "9785170906307", "1967", "Рукописи не горят."),
+    ("Dead Souls", "Nikolai Gogol", "352", "", "1842", "Funny and sad at once."),
+    ("War and Peace", "Leo Tolstoy", "1225", "0-14-044793-8", "1869", ""),
 ]
+
+
+def cover_png() -> dict[str, object]:
+    """A drawn cover for the first book (a file chooser payload)."""
+    image = Image.new("RGB", (400, 600), "#1f3a5f")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((30, 30, 370, 570), outline="#e8c872", width=6)
+    draw.ellipse((140, 220, 260, 340), fill="#e8c872")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return {"name": "cover.png", "mimeType": "image/png", "buffer": out.getvalue()}
 
 
 def fill_catalogue(page: Page) -> str:
@@ -36,16 +49,32 @@ def fill_catalogue(page: Page) -> str:
     page.click("button[type=submit].button-primary")
     page.wait_for_url(re.compile(r"/users/\d+$"))
     added = []
-    for title, author, pages, review in BOOKS:
+    for number, (title, author, pages, isbn, year, review) in enumerate(BOOKS):
         page.goto("/books/new")
         page.fill("#title", title)
         page.fill("#author", author)
         page.fill("#pages_num", pages)
+        page.fill("#isbn", isbn)
+        page.fill("#year", year)
         page.fill("#review", review)
+        if number == 0:
+            page.set_input_files("#cover", cover_png())
         page.click("button[type=submit].button-primary")
         page.wait_for_url(re.compile(r"/books/\d+$"))
         added.append(urlsplit(page.url).path)
     return added[0]
+
+
+def shelve_and_rate(page: Page, book: str) -> None:
+    """The first book on the Reading shelf with a named shelf, and four stars."""
+    page.goto(book)
+    page.select_option("#shelf", "reading")
+    page.fill("#tags", "Classics")
+    with page.expect_navigation():
+        page.click("#my-shelf button[type=submit]")
+    page.click("label[for=stars-4]")
+    with page.expect_navigation():
+        page.click("#my-rating button[type=submit]")
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
@@ -58,7 +87,16 @@ def test_screenshots(browser, server: str, viewport: str, locale: str) -> None:
     page = context.new_page()
     page.set_default_timeout(20_000)
     book = fill_catalogue(page)
-    pages = {"home": "/", "books": "/books", "book": book, "search": "/search?term=булгак"}
+    shelve_and_rate(page, book)
+    pages = {
+        "home": "/",
+        "books": "/books",
+        "book": book,
+        "search": "/search?term=булгак",
+        "my-books": "/my-books",
+        "authors": "/authors?letter=М",
+        "author": "/authors/михаил булгаков",
+    }
     for name, path in pages.items():
         page.goto(path)
         page.screenshot(path=OUT / f"{name}-{viewport}-{locale}.png", full_page=viewport == "phone")

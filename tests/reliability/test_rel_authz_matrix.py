@@ -280,6 +280,47 @@ HTML_CASES += [
     ),
 ]
 
+# Importing a Goodreads export into one's own shelves: preview, run (which changes rows), cancel.
+GOODREADS_SAMPLE = Path(__file__).parents[1] / "bookshelf/data/goodreads_library_export.csv"
+
+
+def kept_upload(client: FlaskClient, world: World) -> str:
+    """A previewed file kept for the owner, as the preview page leaves it."""
+    from bookshelf.goodreads import uploads
+
+    with client.application.app_context():
+        return uploads.keep(world.owner, GOODREADS_SAMPLE.read_bytes())
+
+
+def run_goodreads_import(client: FlaskClient, world: World, token: str | None) -> TestResponse:
+    data = with_csrf({"upload": kept_upload(client, world)}, token)
+    response = client.post("/my-books/import/run", data=data)
+    response.get_data()  # the import runs while the page is sent
+    return response
+
+
+HTML_CASES += [
+    Case(
+        "goodreads.preview",
+        "POST",
+        "login",
+        lambda c, w, t: c.post(
+            "/my-books/import",
+            data=with_csrf({"file": (GOODREADS_SAMPLE.open("rb"), "library.csv")}, t),
+            content_type="multipart/form-data",
+        ),
+    ),
+    Case("goodreads.run", "POST", "login", run_goodreads_import),
+    Case(
+        "goodreads.cancel",
+        "POST",
+        "login",
+        lambda c, w, t: c.post(
+            "/my-books/import/cancel", data=with_csrf({"upload": kept_upload(c, w)}, t)
+        ),
+    ),
+]
+
 # API cases: `send(client, world, headers)`.
 ApiSend = Callable[[FlaskClient, World, dict[str, str]], TestResponse]
 API_BOOK = {"title": "New", "author": "Someone", "pages_num": 5}
@@ -434,7 +475,7 @@ def test_the_owner_with_a_valid_token_succeeds(app: Flask, case: Case) -> None:
     response = case.send(client, world, csrf_token(client))
     assert response.status_code in {200, 201, 302, 303}, response.get_data(as_text=True)[:300]
     changes_rows = case.endpoint.startswith(("books.", "users.", "shelves.")) or (
-        case.endpoint == "auth.delete_account"
+        case.endpoint in {"auth.delete_account", "goodreads.run"}
     )
     assert (snapshot(app) != before) == changes_rows
     if case.endpoint.startswith(("reading_list.", "i18n.")):

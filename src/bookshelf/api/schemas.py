@@ -170,7 +170,11 @@ class BookSchema(Schema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
     author = fields.String(required=True)
-    pages_num = fields.Integer(required=True)
+    pages_num = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Null when unknown (e.g. a book imported without it)."},
+    )
     review = fields.String(required=True, allow_none=True)
     isbn = fields.String(
         required=True,

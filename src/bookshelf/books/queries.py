@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, func, select, text, tuple_
 
 from bookshelf.extensions import db
 from bookshelf.models import Book
@@ -30,12 +30,16 @@ class SortOrder:
         return [self.key] if self.key is Book.id else [self.key, Book.id]
 
 
+# Books whose page count is unknown (NULL) sort as 0, first in ascending order: a NULL in the
+# keyset comparison would drop them from every page after the first. Indexed with the id.
+PAGES_SORT = func.coalesce(Book.pages_num, 0)
+
 SORT_ORDERS: dict[str, SortOrder] = {
     "newest": SortOrder(_l("Newest first"), Book.id, descending=True),
     "oldest": SortOrder(_l("Oldest first"), Book.id),
     "title": SortOrder(_l("Title"), Book.title),
     "author": SortOrder(_l("Author"), Book.author),
-    "pages": SortOrder(_l("Pages"), Book.pages_num),
+    "pages": SortOrder(_l("Pages"), PAGES_SORT),
     # Best average first; books nobody rated (average 0) come last.
     "rating": SortOrder(_l("Rating"), Book.rating_avg, descending=True),
 }
@@ -98,7 +102,10 @@ def _ordered(query: Select[Any], sort: SortOrder, reverse: bool) -> Select[Any]:
 
 def sort_key(sort_name: str, book: Book) -> list[Any]:
     """The values a keyset cursor needs to continue after (or before) this book."""
-    return [getattr(book, col.key) for col in SORT_ORDERS[sort_name].columns]
+    return [
+        (book.pages_num or 0) if col is PAGES_SORT else getattr(book, col.key)
+        for col in SORT_ORDERS[sort_name].columns
+    ]
 
 
 def _seek_values(sort: SortOrder, values: list[Any], forward: bool) -> ColumnElement[bool]:

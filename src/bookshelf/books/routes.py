@@ -152,7 +152,7 @@ def submitted_fields(book: Book) -> MultiDict[str, str]:
         {
             "title": book.title,
             "author": book.author,
-            "pages_num": str(book.pages_num),
+            "pages_num": "" if book.pages_num is None else str(book.pages_num),
             "review": book.review or "",
             "isbn": book.isbn or "",
             "year": "" if book.year is None else str(book.year),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from bookshelf.ids import parse_id
 from bookshelf.models import USERNAME_MAX, ApiToken, Book, User
 from bookshelf.no_store import no_store
 from bookshelf.shelves.panel import merge_visitor_list
+from bookshelf.stats.service import bars, reading_by_month
 from bookshelf.users import bp
 from bookshelf.users.accounts import create_user, find_lookalike, find_user, start_session
 from bookshelf.users.forms import SignupForm, TokenForm
@@ -64,6 +66,17 @@ def get_own_account(user_id: int) -> User:
     return user
 
 
+def reading_stats_context(user_id: int) -> dict[str, object]:
+    """The owner's books and pages per month, with the bars of both charts."""
+    months = reading_by_month(user_id)
+    return {
+        "stats": months,
+        "book_bars": bars(months, "books"),
+        "page_bars": bars(months, "pages"),
+        "stats_locale": str(get_locale() or "en"),
+    }
+
+
 @bp.get("/<id:user_id>")
 def show(user_id: int) -> str | Response:
     user = get_user(user_id)
@@ -78,6 +91,7 @@ def show(user_id: int) -> str | Response:
         tokens=active_tokens(user) if own else None,
         devices=user_sessions(user) if own else None,
         token_form=TokenForm() if own else None,
+        **(reading_stats_context(user.id) if own else {}),
     )
     if not own:
         return page
