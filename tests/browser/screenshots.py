@@ -6,6 +6,7 @@ folder (SCREENSHOTS_DIR) through `make screenshots`, so the target cannot rot un
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import re
@@ -17,6 +18,9 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Page
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+GOODREADS_SAMPLE = (
+    Path(__file__).resolve().parents[1] / "bookshelf/data/goodreads_library_export.csv"
+)
 OUT = Path(os.environ.get("SCREENSHOTS_DIR") or DOCS)
 VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 BOOKS = [
@@ -37,8 +41,8 @@ def cover_png() -> dict[str, object]:
     return {"name": "cover.png", "mimeType": "image/png", "buffer": out.getvalue()}
 
 
-def fill_catalogue(page: Page) -> str:
-    """Sign up and add the books; returns the path of the first one added.
+def fill_catalogue(page: Page) -> tuple[str, list[str]]:
+    """Sign up and add the books; returns the paths of the profile and of the books.
 
     Each submit waits for the page it leads to, so the next step never races a slow server.
     """
@@ -48,6 +52,7 @@ def fill_catalogue(page: Page) -> str:
     page.fill("#confirm", "correct horse battery")
     page.click("button[type=submit].button-primary")
     page.wait_for_url(re.compile(r"/users/\d+$"))
+    profile = urlsplit(page.url).path
     added = []
     for number, (title, author, pages, isbn, year, review) in enumerate(BOOKS):
         page.goto("/books/new")
@@ -62,11 +67,12 @@ def fill_catalogue(page: Page) -> str:
         page.click("button[type=submit].button-primary")
         page.wait_for_url(re.compile(r"/books/\d+$"))
         added.append(urlsplit(page.url).path)
-    return added[0]
+    return profile, added
 
 
 def shelve_and_rate(page: Page, book: str) -> None:
-    """The first book on the Reading shelf with a named shelf, and four stars."""
+    """The first book on the Reading shelf with a named shelf, and four stars; a Goodreads
+    export imported on top (read books with dates for the profile's reading stats)."""
     page.goto(book)
     page.select_option("#shelf", "reading")
     page.fill("#tags", "Classics")
@@ -75,6 +81,10 @@ def shelve_and_rate(page: Page, book: str) -> None:
     page.click("label[for=stars-4]")
     with page.expect_navigation():
         page.click("#my-rating button[type=submit]")
+    page.goto("/my-books/import")
+    page.set_input_files("#file", str(GOODREADS_SAMPLE))
+    with page.expect_navigation():
+        page.click("form[action='/my-books/import'] button[type=submit]")
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
@@ -86,9 +96,21 @@ def test_screenshots(browser, server: str, viewport: str, locale: str) -> None:
     )
     page = context.new_page()
     page.set_default_timeout(20_000)
-    book = fill_catalogue(page)
+    profile, books = fill_catalogue(page)
+    book = books[0]
     shelve_and_rate(page, book)
+    # The preview of the import just uploaded: nothing is written until it is confirmed.
+    page.screenshot(path=OUT / f"import-preview-{viewport}-{locale}.png", full_page=False)
+    with page.expect_navigation():
+        page.click("form[action='/my-books/import/run'] button")
+    # Read this month: the profile's chart has a bar.
+    page.goto(books[1])
+    page.select_option("#shelf", "read")
+    page.fill("#finished_on", dt.date.today().isoformat())
+    with page.expect_navigation():
+        page.click("#my-shelf button[type=submit]")
     pages = {
+        "profile": profile,
         "home": "/",
         "books": "/books",
         "book": book,
