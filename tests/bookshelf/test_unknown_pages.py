@@ -37,3 +37,37 @@ def test_unknown_page_counts_listed_sorted_and_shown(app: Flask, client: FlaskCl
     assert api["pages_num"] is None
     listing = client.get("/api/v1/books?sort=pages&per_page=3").get_json()
     assert [book["pages_num"] for book in listing["items"]] == [None, None, None]
+
+
+def test_a_book_with_unknown_pages_can_be_edited_without_inventing_them(
+    app: Flask, client: FlaskClient
+) -> None:
+    from bookshelf.extensions import db
+    from bookshelf.models import Book
+    from bookshelf_helpers import create_account, csrf_token, sign_in
+
+    owner = create_account(app, "anna")
+    [book_id] = add_books(
+        app, [{"title": "Imported", "author": "Someone", "pages_num": None, "added_by_id": owner}]
+    )
+    sign_in(client, "anna")
+    form = client.get(f"/books/{book_id}/edit").get_data(as_text=True)
+    pages_input = re.search(r'<input[^>]*id="pages_num"[^>]*>', form)
+    assert pages_input and "required" not in pages_input.group(0)
+    data = {
+        "_method": "PATCH",
+        "title": "Renamed",
+        "pages_num": "",
+        "csrf_token": csrf_token(client),
+    }
+    response = client.post(f"/books/{book_id}", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    with app.app_context():
+        book = db.session.get(Book, book_id)
+        assert (book.title, book.pages_num) == ("Renamed", None)
+    # A known page count is still required: it cannot be erased into "unknown".
+    [known] = add_books(
+        app, [{"title": "Known", "author": "Someone", "pages_num": 120, "added_by_id": owner}]
+    )
+    data = {"_method": "PATCH", "pages_num": "", "csrf_token": csrf_token(client)}
+    assert client.post(f"/books/{known}", data=data).status_code == 422
