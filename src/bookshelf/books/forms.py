@@ -88,6 +88,19 @@ class BookForm(FlaskForm):
     isbn = StringField(_l("ISBN"), filters=[strip], validators=validators_for("isbn"))
     year = WholeNumberField(_l("Year published"), validators=validators_for("year"))
 
+    def for_book(self, book: Book) -> BookForm:
+        """Editing a book whose page count nobody knew (an import without one): the field may
+        stay empty, and the book keeps "unknown" rather than a made-up number. A known count
+        cannot be erased."""
+        if book.pages_num is None:
+            rule = BOOK_RULES["pages_num"]
+            self.pages_num.validators = [
+                Optional(),
+                NumberRange(min=rule.minimum, max=rule.maximum),
+            ]
+            self.pages_num.flags.required = False
+        return self
+
     def apply_to(self, book: Book) -> None:
         book.update({name: self[name].data for name in BOOK_RULES})
         processed = getattr(self.cover, "processed", None)

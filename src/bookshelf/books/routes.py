@@ -113,7 +113,7 @@ def show(book_id: int) -> str:
 @login_required
 def edit(book_id: int) -> str:
     book = get_book(book_id, check_owner=True)
-    form = BookForm(obj=book)
+    form = BookForm(obj=book).for_book(book)
     if book.isbn:
         form.isbn.data = hyphenated(book.isbn)  # as printed on the book, not the stored digits
     return render_template("books/edit.html", book=book, form=form)
@@ -124,6 +124,7 @@ def edit(book_id: int) -> str:
 def update(book_id: int) -> tuple[str, int] | Response:
     book = get_book(book_id, check_owner=True)
     form = BookForm(formdata=CombinedMultiDict([request.files, submitted_fields(book)]))
+    form.for_book(book)
     if not form.validate():
         flash(_("The changes were not saved: please correct the fields marked below."), "error")
         return render_template("books/edit.html", book=book, form=form), UNPROCESSABLE
