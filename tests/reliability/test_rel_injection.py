@@ -293,6 +293,22 @@ REVIEWED_DYNAMIC_SQL = {
     ("0006_search_word_forms.py", 'f"DROP TRIGGER IF EXISTS {trigger}"'): (
         "trigger names from the module's FTS_TRIGGERS constant"
     ),
+    ("0009_catalogue_count_autoincrement.py", "varchar({AUTHOR_KEY_MAX})"): "an int constant",
+    ("0009_catalogue_count_autoincrement.py", "SQLITE_BOOKS.format("): (
+        "migration DDL: the module's table definition with a constant keyword"
+    ),
+    ("0009_catalogue_count_autoincrement.py", "INSERT INTO books_new ({SQLITE_COLUMNS})"): (
+        "column list constant"
+    ),
+    ("0009_catalogue_count_autoincrement.py", "PRAGMA foreign_key_list('{table}')"): (
+        "table names read from sqlite_master (PRAGMA takes no parameters)"
+    ),
+    ("0009_catalogue_count_autoincrement.py", "SELECT id, author FROM {table}"): (
+        "the table name is one of the migration's own ('books', 'books_new')"
+    ),
+    ("0011_unknown_pages.py", "PRAGMA schema_version = {int(version) + 1}"): (
+        "an integer read from PRAGMA schema_version (PRAGMA takes no parameters)"
+    ),
 }
 
 
