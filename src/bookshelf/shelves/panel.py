@@ -24,7 +24,9 @@ def book_page_context(
 ) -> dict[str, Any]:
     """The book page's reader parts: forms filled from what is stored unless given (with the
     input a reader sent back after an error)."""
-    context: dict[str, Any] = {"reader_reviews": reader_reviews(book.id)}
+    # A reader's review comes with their rating: a book nobody rated has none to look up.
+    reviews = reader_reviews(book.id) if book.rating_count else []
+    context: dict[str, Any] = {"reader_reviews": reviews}
     if not current_user.is_authenticated:
         return context
     entry = entry_for(current_user.id, book.id)
