@@ -12,7 +12,18 @@ import pytest
 from support import CHROMIUM, chromium_available, require
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ["home", "books", "book", "search", "form-errors"]
+PAGES = [
+    "home",
+    "books",
+    "book",
+    "search",
+    "form-errors",
+    "profile",
+    "my-books",
+    "authors",
+    "author",
+    "import-preview",
+]
 WIDTHS = {"desktop": 1280, "phone": 390}
 
 
