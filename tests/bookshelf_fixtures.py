@@ -59,8 +59,11 @@ def app_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(database_uri: str, app_settings: dict[str, Any]) -> Iterator[Flask]:
-    app = create_app(app_config(database_uri, **app_settings))
+def app(database_uri: str, app_settings: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+    # Files the app writes go to the test's own folder, never to the instance folder (which is
+    # inside the virtualenv when the suite runs as a deploy's test gate).
+    files = {"GOODREADS_UPLOADS_FOLDER": str(tmp_path / "goodreads-imports")}
+    app = create_app(app_config(database_uri, **{**files, **app_settings}))
     with app.app_context():
         if database_uri.startswith("sqlite"):
             upgrade()

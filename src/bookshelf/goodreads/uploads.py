@@ -16,7 +16,10 @@ MAX_AGE_S = 24 * 3600
 
 
 def folder() -> Path:
-    path = Path(current_app.instance_path) / "goodreads-imports"
+    """Where previews wait for their import: the instance folder unless configured (tests
+    point it at their own temporary folder)."""
+    configured = current_app.config.get("GOODREADS_UPLOADS_FOLDER")
+    path = Path(configured) if configured else Path(current_app.instance_path) / "goodreads-imports"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
