@@ -122,8 +122,10 @@ def account_settings() -> dict[str, Any]:
 def engine_options(database_url: str) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         return {}
-    # pre_ping lets the pool recover by itself after a database restart.
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5, "pool_timeout": 5}
+    # No pool_pre_ping: it costs a round trip on every checkout, i.e. every request. The pool
+    # pings only connections that sat idle (bookshelf.database), which is where a database
+    # restart leaves dead ones.
+    return {"pool_size": 5, "max_overflow": 5, "pool_timeout": 5}
 
 
 # -- where data lives ---------------------------------------------------------------------------

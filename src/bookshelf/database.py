@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 from bookshelf.extensions import db
+
+# A pooled connection handed back within this many seconds is handed out again as it is; one
+# that sat idle longer is pinged first. Under load a connection is idle for milliseconds and
+# a ping per request (SQLAlchemy's pool_pre_ping) would be a round trip per page; after a
+# database restart the pool's connections are the idle ones, and the ping replaces them.
+# A connection killed while busy fails its one request, and SQLAlchemy then drops every
+# connection of the pool that is older than that failure.
+PING_AFTER_IDLE_SECONDS = 1.0
+CHECKED_IN_AT = "bookshelf_checked_in_at"
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -24,9 +35,41 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info[CHECKED_IN_AT] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Raising DisconnectionError makes the pool discard this connection and open another."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        return  # a file, not a server: nothing to lose between requests
+    checked_in_at = record.info.get(CHECKED_IN_AT)
+    if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
+        return  # brand new, or used a moment ago
+    if not ping(dbapi_connection):
+        raise exc.DisconnectionError("the pooled connection did not answer a ping")
+
+
+def ping(dbapi_connection: Any) -> bool:
+    """One round trip; rolled back, so the request starts from a clean transaction."""
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except Exception:  # any failure at all means the connection is unusable
+        return False
+    return True
+
+
 def register_connection_setup(app: Flask) -> None:
-    if not event.contains(Engine, "connect", _configure_sqlite):
-        event.listen(Engine, "connect", _configure_sqlite)
+    for target, name, listener in (
+        (Engine, "connect", _configure_sqlite),
+        (Pool, "checkin", _note_checkin),
+        (Pool, "checkout", _ping_if_idle),
+    ):
+        if not event.contains(target, name, listener):
+            event.listen(target, name, listener)
 
 
 def is_postgres() -> bool:

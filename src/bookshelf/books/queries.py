@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, func, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, text, tuple_
 
 from bookshelf.extensions import db
 from bookshelf.models import Book
@@ -66,12 +66,18 @@ SUMMARY_COLUMNS = (
     Book.id,
     Book.title,
     Book.author,
+    Book.author_key,
     Book.pages_num,
     Book.year,
     Book.date_added,
     Book.rating_avg,
     Book.rating_count,
     Book.cover,
+)
+# The catalogue's size rides along with a summary page's rows: the database reads the one-row
+# counter once for the statement, and the page saves a round trip of its own.
+CATALOGUE_TOTAL = literal_column("(SELECT books FROM catalogue_count WHERE id = 1)").label(
+    "catalogue_total"
 )
 
 
@@ -81,6 +87,12 @@ class BookPage:
     number: int | None  # None when reached through "last" and the total is not exact
     has_prev: bool
     has_next: bool
+
+    @property
+    def catalogue_size(self) -> CatalogueSize | None:
+        """The size read with a summary page's rows; None for Book objects or no rows."""
+        total = getattr(self.books[0], "catalogue_total", None) if self.books else None
+        return CatalogueSize(int(total), exact=True) if total is not None else None
 
     @property
     def first_id(self) -> int | None:
@@ -130,7 +142,7 @@ def list_books(
     With `summary`, the books are read-only rows of SUMMARY_COLUMNS, enough for a list page.
     """
     sort = SORT_ORDERS[sort_name]
-    base = select(*SUMMARY_COLUMNS) if summary else select(Book)
+    base = select(*SUMMARY_COLUMNS, CATALOGUE_TOTAL) if summary else select(Book)
 
     def fetch(query: Select[Any]) -> list[Any]:
         return list(db.session.execute(query).all() if summary else db.session.scalars(query))

@@ -56,9 +56,10 @@ def index() -> str | Response:
             404,
             description=_("Pages past %(num)d are reached with Next and Last.", num=MAX_JUMP_PAGE),
         )
-    size = catalogue_size()
-    # The last page holds what is left over, so that its number is the number of pages.
-    limit = size.last_page_size(per_page) if last and after is None and before is None else per_page
+    # The last page holds what is left over, so that its number is the number of pages: its
+    # size must be known first. Every other page reads the size along with its rows.
+    size = catalogue_size() if last and after is None and before is None else None
+    limit = size.last_page_size(per_page) if size is not None else per_page
     try:
         books_page = list_books(
             sort, limit, page=page, after=after, before=before, last=last, summary=True
@@ -68,6 +69,7 @@ def index() -> str | Response:
         return redirect(url_for("books.index", sort=sort, per_page=per_page))
     if not books_page.books and page > 1:
         abort(404, description=_("That page is past the end of the list."))
+    size = size or books_page.catalogue_size or catalogue_size()
     response = make_response(
         render_template(
             "books/index.html",
