@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from bookshelf_helpers import PASSWORD
 from support.axe import serious_problems
+from support.layout import sideways
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
@@ -61,10 +62,6 @@ def loaded(page: Page, selector: str) -> bool:
     return bool(
         page.locator(selector).first.evaluate("img => img.complete && img.naturalWidth > 0")
     )
-
-
-def sideways(page: Page) -> int:
-    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
 
 
 @pytest.mark.parametrize("locale", ["en-US", "ru-RU"])

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from bookshelf_helpers import PASSWORD
 from support.axe import serious_problems
+from support.layout import sideways
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
@@ -188,7 +189,3 @@ def test_new_pages_pass_axe_and_fit_320_px(
     context.close()
     assert problems == []
     assert {path: px for path, px in wide.items() if px > 0} == {}
-
-
-def sideways(page: Page) -> int:
-    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
