@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from bookshelf_helpers import PASSWORD
 from support.axe import serious_problems
+from support.layout import sideways
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
@@ -108,7 +109,7 @@ def test_new_pages_pass_axe_and_fit_320_px(
         if not path.startswith("/books/new"):
             page.goto(path)
         assert page.locator("h1").count() == 1, path
-        wide[path] = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        wide[path] = sideways(page)
         problems += serious_problems(page, axe_source, path)
     context.close()
     assert problems == []

@@ -13,6 +13,8 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from bookshelf_helpers import PASSWORD
+from support.axe import serious_problems
+from support.layout import sideways
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
@@ -62,22 +64,6 @@ def loaded(page: Page, selector: str) -> bool:
     )
 
 
-def sideways(page: Page) -> int:
-    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
-
-
-def axe_problems(page: Page, axe_source: str, path: str) -> list[str]:
-    page.goto(path)
-    page.add_script_tag(content=axe_source)
-    result = page.evaluate("async () => await axe.run(document)")
-    assert len(result["passes"]) > 10, f"axe did not really check {path}"
-    return [
-        f"{path}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
-
-
 @pytest.mark.parametrize("locale", ["en-US", "ru-RU"])
 def test_a_cover_from_the_add_form_on_the_page_and_in_the_list(
     browser, server: str, axe_source: str, locale: str, tmp_path: Path
@@ -114,7 +100,8 @@ def test_a_cover_from_the_add_form_on_the_page_and_in_the_list(
         # The seeded classics have no cover: the drawn placeholder, no broken image.
         expect(page.locator(".book-card .cover-placeholder").first).to_be_visible()
         for path in ("/books/new", book_path, f"{book_path}/edit", "/books", "/books/1"):
-            problems += axe_problems(page, axe_source, path)
+            page.goto(path)
+            problems += serious_problems(page, axe_source, path)
     page.goto("/books/1")
     expect(page.locator(".cover-placeholder")).to_contain_text(NO_COVER[locale])
 

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from support import free_port, start_server, stop_group
+from support.axe import serious_problems
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -208,17 +209,6 @@ def shot(page: Any, name: str, **options: Any) -> None:
         page.screenshot(path=str(Path(SHOTS) / f"deployhook-{name}.png"), **options)
 
 
-def axe_problems(page: Any, axe_source: str) -> list[str]:
-    page.add_script_tag(content=axe_source)
-    result = page.evaluate("async () => await axe.run(document)")
-    assert len(result["passes"]) > 10, f"axe did not really check {page.url}"
-    return [
-        f"{page.url}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
-
-
 def confirm(page: Any) -> None:
     """Answer a confirmation page with its "Yes, ..." button."""
     page.get_by_role("button", name="Yes,", exact=False).click()
@@ -356,7 +346,7 @@ def test_dashboard_in_a_real_browser(browser: Any, site: Site, axe_source: str) 
     problems: list[str] = []
 
     def axe() -> None:
-        problems.extend(axe_problems(page, axe_source))
+        problems.extend(serious_problems(page, axe_source, page.url))
 
     sign_in_with_keyboard(page)
     axe()
@@ -404,7 +394,7 @@ def test_dashboard_fits_a_phone_and_has_a_dark_mode(
             page.goto(path)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 375, (scheme, path, width)  # nothing cut off or scrolling sideways
-            problems = axe_problems(page, axe_source)
+            problems = serious_problems(page, axe_source, page.url)
             assert problems == [], (scheme, problems)
         page.goto("/")
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page
 
 from bookshelf_helpers import PASSWORD
+from support.layout import sideways
 
 PHONE = {"width": 375, "height": 740}
 NARROWEST = {"width": 320, "height": 640}
@@ -42,11 +43,6 @@ def sign_up_with_a_token(page: Page) -> str:
     page.locator("section.tokens form button[type=submit]").click()
     page.wait_for_load_state()
     return profile
-
-
-def sideways(page: Page) -> int:
-    """How far the page can be scrolled sideways, in CSS pixels."""
-    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
 
 
 @pytest.mark.parametrize("locale", ["en-US", "ru-RU"])

@@ -11,6 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bookshelf_helpers import PASSWORD
+from support.axe import serious_problems
+from support.layout import sideways
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
@@ -173,7 +175,7 @@ def test_new_pages_pass_axe_and_fit_320_px(
     pages = ["/", "/books/1", "/my-books", "/my-books?shelf=reading", "/books?sort=rating"]
     for path in pages:
         page.goto(path)
-        problems += axe_problems(page, path, axe_source)
+        problems += serious_problems(page, axe_source, path)
         wide[path] = sideways(page)
     # A refused form: errors next to their fields, still accessible and narrow.
     page.goto("/books/2")
@@ -182,23 +184,8 @@ def test_new_pages_pass_axe_and_fit_320_px(
     page.locator("#my-shelf button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator("#finished_on").get_attribute("aria-invalid") == "true"
-    problems += axe_problems(page, "/books/2 (refused)", axe_source)
+    problems += serious_problems(page, axe_source, "/books/2 (refused)")
     wide["/books/2 (refused)"] = sideways(page)
     context.close()
     assert problems == []
     assert {path: px for path, px in wide.items() if px > 0} == {}
-
-
-def axe_problems(page: Page, label: str, axe_source: str) -> list[str]:
-    page.add_script_tag(content=axe_source)
-    result = page.evaluate("async () => await axe.run(document)")
-    assert len(result["passes"]) > 10, f"axe did not really check {label}"
-    return [
-        f"{label}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
-
-
-def sideways(page: Page) -> int:
-    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
