@@ -29,13 +29,15 @@ def parse_book_ids(value: object) -> list[int]:
 
 
 def load_reading_list() -> tuple[list[int], bool]:
-    """The ids, and whether the cookie was unreadable (then the list is empty and must be reset)."""
+    """The ids, and whether the cookie must be written again: it was unreadable (then the list
+    is empty, and the reader is told) or it named a book twice (kept once, silently)."""
     try:
         value = read_signed_cookie(COOKIE_NAME, SALT)
-        return ([] if value is None else parse_book_ids(value)), False
+        book_ids = [] if value is None else parse_book_ids(value)
     except UnreadableCookie:
         flash(_("Your reading list could not be read and has been emptied."), "warning")
         return [], True
+    return book_ids, value is not None and book_ids != value
 
 
 def save_reading_list(response: Response, book_ids: list[int]) -> Response:

@@ -20,18 +20,18 @@ def books_in_order(book_ids: list[int]) -> list[Book]:
 
 @bp.get("")
 def index() -> Response:
-    book_ids, unreadable = load_reading_list()
+    book_ids, rewrite = load_reading_list()
     books = books_in_order(book_ids) if book_ids else []
     response = make_response(render_template("reading_list/index.html", books=books))
     still_there = [book.id for book in books]
-    if unreadable or still_there != book_ids:
+    if rewrite or still_there != book_ids:
         save_reading_list(response, still_there)  # deleted books drop out silently
     return response
 
 
 @bp.post("")
 def add() -> Response:
-    book_ids, _unreadable = load_reading_list()
+    book_ids, _rewrite = load_reading_list()
     target = local_target(request.form.get("next")) or url_for("reading_list.index")
     book_id = request.form.get("book_id", type=parse_id)
     book = db.session.get(Book, book_id) if book_id else None
@@ -50,7 +50,7 @@ def add() -> Response:
 
 @bp.delete("/<id:book_id>")
 def remove(book_id: int) -> Response:
-    book_ids, _unreadable = load_reading_list()
+    book_ids, _rewrite = load_reading_list()
     if book_id in book_ids:
         book_ids.remove(book_id)
         flash(_("Removed from your reading list."), "success")

@@ -64,7 +64,7 @@ def my_books_count() -> int | None:
 
 def merge_visitor_list(user_id: int, response: Response) -> Response:
     """At sign-in: the browser's reading list goes onto Want to read, and the cookie goes."""
-    book_ids, unreadable = load_reading_list()
+    book_ids, rewrite = load_reading_list()
     if book_ids:
         added = merge_reading_list(user_id, book_ids)
         if added:
@@ -76,6 +76,6 @@ def merge_visitor_list(user_id: int, response: Response) -> Response:
                 ),
                 "success",
             )
-    if book_ids or unreadable:
+    if book_ids or rewrite:
         delete_cookie(response, COOKIE_NAME)
     return response
