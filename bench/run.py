@@ -99,6 +99,25 @@ class Settings:
         )
 
 
+@dataclass(frozen=True)
+class Checkout:
+    """A source tree and its virtualenv: this one, or another commit's (bench/compare.py)."""
+
+    root: Path
+    name: str = "this"
+
+    @property
+    def bin(self) -> Path:
+        return BIN if self.root == ROOT else self.root / ".venv" / "bin"
+
+    @property
+    def gunicorn_conf(self) -> Path:
+        return self.root / "deploy" / "gunicorn.conf.py"
+
+
+THIS = Checkout(ROOT)
+
+
 @dataclass
 class Target:
     """One URL to load; `path` may hold {id}, replaced per request by a random id in `ids`."""
@@ -132,13 +151,13 @@ class Processes:
         self.running: list[subprocess.Popen[bytes]] = []
 
     def start(
-        self, cmd: list[str], env: dict[str, str], name: str, ready: str
+        self, cmd: list[str], env: dict[str, str], name: str, ready: str, cwd: Path = ROOT
     ) -> subprocess.Popen[bytes]:
         """Start a server and wait until `ready` answers. Any status under 500 will do: each
         page's own status is checked before it is measured."""
         log = WORK / f"server-{name}.log"
         proc = start_server(
-            cmd, log, env=env, cwd=ROOT, ready=ready, timeout=STARTUP_TIMEOUT, below=500
+            cmd, log, env=env, cwd=cwd, ready=ready, timeout=STARTUP_TIMEOUT, below=500
         )
         self.running.append(proc)
         return proc
@@ -243,15 +262,22 @@ def app_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str,
 
 @contextmanager
 def serving(
-    procs: Processes, server: Server, target: str, env: dict[str, str], ready_path: str
+    procs: Processes,
+    server: Server,
+    target: str,
+    env: dict[str, str],
+    ready_path: str,
+    checkout: Checkout = THIS,
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
     if server.kind == "gunicorn":
-        approot = WORK / "approot"
+        approot = WORK / ("approot" if checkout == THIS else f"approot-{checkout.name}")
         approot.mkdir(parents=True, exist_ok=True)
         current = approot / "current"
+        if current.is_symlink() and current.resolve() != checkout.root.resolve():
+            current.unlink()
         if not current.is_symlink():
-            current.symlink_to(ROOT)
+            current.symlink_to(checkout.root)
         env = dict(
             env,
             APP_ROOT=str(approot),
@@ -260,7 +286,7 @@ def serving(
         )
         if server.workers:
             env["GUNICORN_WORKERS"] = str(server.workers)
-        cmd = [str(BIN / "python"), "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
+        cmd = [str(checkout.bin / "python"), "-m", "gunicorn", "-c", str(checkout.gunicorn_conf)]
         if server.worker_class:
             cmd += ["--worker-class", server.worker_class]
         if server.threads > 1:
@@ -287,7 +313,8 @@ def serving(
         if factory:
             cmd.append("--factory")
         cmd.append(f"{module}:{attr.removesuffix('()')}")
-    proc = procs.start(cmd, env, server.name, f"http://127.0.0.1:{port}{ready_path}")
+    ready = f"http://127.0.0.1:{port}{ready_path}"
+    proc = procs.start(cmd, env, f"{server.name}-{checkout.name}", ready, cwd=checkout.root)
     try:
         yield port, proc
     finally:
@@ -433,16 +460,17 @@ def record_memory(results: Results, proc: subprocess.Popen[bytes], meta: dict[st
 # --- databases ---------------------------------------------------------------------------
 
 
-def seed(results: Results, db: str, rows: int, url: str) -> None:
+def seed(results: Results, db: str, rows: int, url: str, checkout: Checkout = THIS) -> None:
     env = app_env(url)
-    flask = str(BIN / "flask")
-    subprocess.run([flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    flask = str(checkout.bin / "flask")
+    cwd = checkout.root
+    subprocess.run([flask, "db", "upgrade"], env=env, cwd=cwd, check=True, capture_output=True)
     log(f"seeding {rows:,} books into {db}")
     started = time.perf_counter()
     proc = subprocess.Popen(
         [flask, "seed", "--count", str(rows)],
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -520,18 +548,20 @@ class Catalogue:
         return {"db": self.db, "rows": self.rows}
 
 
-def prepare(results: Results, stack: ExitStack, db: str, rows: int) -> Catalogue:
-    """A fresh database of ROWS books, dropped when STACK closes."""
+def prepare(
+    results: Results, stack: ExitStack, db: str, rows: int, checkout: Checkout = THIS
+) -> Catalogue:
+    """A fresh database of ROWS books, seeded by CHECKOUT's code, dropped when STACK closes."""
     if db == "postgresql":
         admin_url = f"{results.settings.pg_base}/postgres"
         url = stack.enter_context(temporary_postgres_database(f"bookshelf_bench_{rows}", admin_url))
-        seed(results, db, rows, url)
+        seed(results, db, rows, url, checkout)
         with psycopg.connect(url, autocommit=True) as connection:
             # A steady state: autovacuum would do this within minutes of the COPY.
             connection.execute("VACUUM (ANALYZE) books")
     else:
         url = stack.enter_context(temporary_sqlite_database(WORK, f"bench-{rows}"))
-        seed(results, db, rows, url)
+        seed(results, db, rows, url, checkout)
     low, high = id_range(db, url)
     return Catalogue(db, rows, url, low, high)
 

@@ -72,10 +72,17 @@ def register_extensions(app: Flask) -> None:
     from flask_babel import get_locale, lazy_gettext
 
     from bookshelf import database
-    from bookshelf.i18n import LANGUAGES, format_date, install_template_gettext, select_locale
+    from bookshelf.i18n import (
+        LANGUAGES,
+        format_date,
+        install_template_gettext,
+        page_count,
+        select_locale,
+    )
     from bookshelf.isbn import hyphenated
     from bookshelf.models import Visitor
     from bookshelf.text import name_key
+    from bookshelf.urls import template_url_for
     from bookshelf.users.sessions import load_user
 
     db.init_app(app)
@@ -94,8 +101,11 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "warning"
     login_manager.anonymous_user = Visitor
     login_manager.user_loader(load_user)
-    app.jinja_env.globals.update(current_locale=get_locale, languages=LANGUAGES)
+    app.jinja_env.globals.update(
+        current_locale=get_locale, languages=LANGUAGES, url_for=template_url_for
+    )
     app.jinja_env.filters["dateformat"] = format_date
+    app.jinja_env.filters["pagecount"] = page_count
     app.jinja_env.filters["isbn"] = hyphenated
     app.jinja_env.filters["author_key"] = name_key
     database.register_connection_setup(app)

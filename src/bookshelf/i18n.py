@@ -70,6 +70,18 @@ def install_template_gettext(app: Flask) -> None:
     )
 
 
+def page_count(value: int | None) -> str:
+    """The `pagecount` filter: "312 pages", "1 page" or "pages unknown" in the page's language.
+
+    A list shows it for every book. As a filter it is one Python call; the template's ngettext
+    goes through Jinja's context call, Markup and escaped %-formatting each time.
+    """
+    translations = current_translations()
+    if value is None:
+        return translations.ugettext("pages unknown")
+    return translations.ungettext("%(num)d page", "%(num)d pages", value) % {"num": value}
+
+
 @lru_cache(maxsize=4096)
 def _format_date(value: dt.date, locale: str) -> str:
     return babel_dates.format_date(value, format="medium", locale=locale)

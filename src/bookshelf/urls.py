@@ -1,0 +1,37 @@
+"""The templates' url_for, remembered: every page builds the same navigation links again.
+
+Flask's url_for looks up the request's adapter, applies URL defaults and runs the rule's
+converters for every call; a page makes about twenty calls, most of them identical on every
+request. A link's path depends only on the app's URL map, the endpoint, its values and the
+script root the app is mounted under, so those are the cache key. Anything else (no request,
+a blueprint-relative endpoint, `_external` and the other underscore options, values that are
+not plain strings or integers) goes to Flask's url_for as before.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from flask import current_app, has_request_context, request, url_for
+from werkzeug.routing import Map
+
+PLAIN = (str, int)
+
+
+@lru_cache(maxsize=4096)
+def _built(
+    _url_map: Map, _script_root: str, endpoint: str, values: tuple[tuple[str, Any], ...]
+) -> str:
+    return url_for(endpoint, **dict(values))
+
+
+def template_url_for(endpoint: str, **values: Any) -> str:
+    if (
+        has_request_context()
+        and not endpoint.startswith(".")
+        and all(type(v) in PLAIN and not k.startswith("_") for k, v in values.items())
+    ):
+        key = tuple(values.items())  # in the order given: it is the query string's order
+        return _built(current_app.url_map, request.script_root, endpoint, key)
+    return url_for(endpoint, **values)
