@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import re
 
-from stdnum import isbn as stdnum_isbn
-from stdnum.exceptions import InvalidChecksum, InvalidLength, ValidationError
-
 # What an ISBN may look like as typed: 10 or 13 characters (the last of an ISBN-10 may be X),
 # single hyphens or spaces between them. One expression for Python and JSON Schema alike.
 ISBN_PATTERN = r"^(?:[0-9][ -]?){9}[0-9Xx]$|^(?:[0-9][ -]?){12}[0-9]$"
@@ -33,6 +30,11 @@ class InvalidIsbn(ValueError):
 
 def to_isbn13(typed: str) -> str:
     """The 13 digits of the ISBN typed (ISBN-10 or ISBN-13); InvalidIsbn when it is none."""
+    # python-stdnum is imported where it is used: it adds about 8 MB to a process, and most
+    # requests (and the workers that serve only them) never read an ISBN.
+    from stdnum import isbn as stdnum_isbn
+    from stdnum.exceptions import InvalidChecksum, InvalidLength, ValidationError
+
     typed = typed.strip()
     if not _SHAPE.fullmatch(typed):
         compact = re.sub(r"[ -]", "", typed)
@@ -58,6 +60,9 @@ def isbn_or_none(typed: str) -> str | None:
 
 def hyphenated(isbn13: str) -> str:
     """The stored 13 digits as printed on books, e.g. 978-5-17-118366-6."""
+    from stdnum import isbn as stdnum_isbn
+    from stdnum.exceptions import ValidationError
+
     try:
         return str(stdnum_isbn.format(isbn13))
     except ValidationError:

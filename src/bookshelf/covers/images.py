@@ -15,10 +15,15 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -30,9 +35,17 @@ PAGE_BOX = (480, 720)
 THUMBNAIL_BOX = (160, 240)
 WEBP_QUALITY = 82
 
-# Pillow's own guard, for any code in the process that opens images: above this it warns,
-# above twice this it refuses. process_cover refuses at the limit itself.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+@cache
+def pillow() -> ModuleType:
+    """Pillow's Image module, imported at the first upload: it adds about 5 MB to a process,
+    and a worker that only shows pages never needs it."""
+    from PIL import Image
+
+    # Pillow's own guard, for any code in the process that opens images: above this it warns,
+    # above twice this it refuses. process_cover refuses at the limit itself.
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    return Image
 
 
 class CoverRejected(ValueError):
@@ -80,6 +93,9 @@ def process_cover(data: bytes) -> ProcessedCover:
 
 def decode(data: bytes) -> Image.Image:
     """The upright, fully decoded first frame, in RGB or RGBA."""
+    from PIL import ImageOps, UnidentifiedImageError
+
+    Image = pillow()  # the module, under the name Pillow's documentation gives it
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -104,7 +120,7 @@ def decode(data: bytes) -> Image.Image:
 def encode_within(image: Image.Image, box: tuple[int, int]) -> bytes:
     """WebP no larger than `box`, aspect kept; written without any metadata."""
     copy = image.copy()
-    copy.thumbnail(box, Image.Resampling.LANCZOS)
+    copy.thumbnail(box, pillow().Resampling.LANCZOS)
     copy.info = {}  # nothing read from the upload (EXIF, ICC, XMP, comments) goes further
     out = io.BytesIO()
     # No exif=, icc_profile= or xmp= arguments: the file holds the pixels only.

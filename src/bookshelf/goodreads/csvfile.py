@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from flask_babel import lazy_gettext as _l
-from stdnum import isbn as stdnum_isbn
 
 from bookshelf.models import AUTHOR_MAX, PAGES_MAX, TAG_MAX, TAGS_PER_BOOK_MAX, TITLE_MAX
 
@@ -144,6 +143,8 @@ def unquote(value: str) -> str:
 
 
 def parse_isbn(record: dict[str, str | None]) -> str | None:
+    from stdnum import isbn as stdnum_isbn  # only an import needs it (see bookshelf.isbn)
+
     for name in ("ISBN13", "ISBN"):
         value = unquote(cell(record, name))
         if value and stdnum_isbn.is_valid(value):

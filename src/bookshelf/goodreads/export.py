@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
-from stdnum import isbn as stdnum_isbn
 
 from bookshelf.extensions import db
 from bookshelf.goodreads.csvfile import COLUMNS, DATE_FORMAT, SHELF_TO_GOODREADS
@@ -62,6 +61,8 @@ def goodreads_date(iso: str | None) -> str:
 
 
 def csv_row(item: dict[str, Any]) -> list[object]:
+    from stdnum import isbn as stdnum_isbn  # only an export needs it (see bookshelf.isbn)
+
     shelf = SHELF_TO_GOODREADS[item["shelf"]]
     isbn13 = item["isbn13"] or ""
     isbn10 = ""
