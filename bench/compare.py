@@ -66,6 +66,7 @@ def compare(results: Results, checkouts: list[Checkout]) -> dict[str, str]:
     """Seed, serve and measure every wanted page on each checkout; returns their commits."""
     settings = results.settings
     rows = settings.rows[0]
+    commits = {c.name: commit_of(c.root) for c in checkouts}  # what the servers will load
     procs = Processes()
     try:
         with ExitStack() as stack:
@@ -94,7 +95,7 @@ def compare(results: Results, checkouts: list[Checkout]) -> dict[str, str]:
                 record_memory(results, proc, {**cat.meta, "server": c.name})
     finally:
         procs.close()
-    return {c.name: commit_of(c.root) for c in checkouts}
+    return commits
 
 
 def ratios(runs: list[dict[str, Any]]) -> list[str]:
