@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from goodreads_files import SAMPLE
 from playwright.sync_api import Page, expect
-from test_shelves_browser import DESKTOP, NARROWEST, PHONE, axe_problems, sideways, sign_up
+from test_shelves_browser import DESKTOP, NARROWEST, PHONE, sign_up
+
+from support.axe import serious_problems
+from support.layout import sideways
 
 WORDS = {
     "en-US": {
@@ -122,7 +125,7 @@ def test_import_pages_pass_axe_and_fit_320_px(
 
     def check(label: str) -> None:
         nonlocal problems
-        problems += axe_problems(page, label, axe_source)
+        problems += serious_problems(page, axe_source, label)
         wide[label] = sideways(page)
 
     page.goto("/my-books/import")
