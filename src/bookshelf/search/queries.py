@@ -30,6 +30,7 @@ from bookshelf.search.terms import (
     postgres_query,
     sqlite_query,
 )
+from bookshelf.search.vocabulary import with_complete_words
 
 __all__ = [
     "MAX_TERMS",
@@ -54,6 +55,8 @@ RECENT_WINDOW = 10_000
 # is frequent enough to reach COUNT_CAP matches in them; rarer words go to the GIN index,
 # whose cost grows with the number of matches (~2 µs each), which is then small.
 MAX_SCAN = 60_000
+# Above every id: the first window starts at the newest book.
+NEWEST_ID = 2**31 - 1
 SORTS = ("relevance", "newest", "title")
 # The widest range of publication years a search filter accepts.
 YEAR_FILTER_MIN, YEAR_FILTER_MAX = 1, 9999
@@ -113,11 +116,13 @@ NO_FILTERS = Filters()
 
 
 def postgres_recent(filters: Filters) -> str:
-    # The window walks the primary key backwards, or (author, id) with an author filter.
+    # The window walks the primary key backwards from :before, or (author, id) with an author
+    # filter, and stops at :cap matches.
     return f"""
         WITH q AS (SELECT to_tsquery('russian', :query) AS q)
         SELECT r.id, r.author, r.title, ts_rank_cd(r.search_vector, q.q) AS rank
-        FROM (SELECT id, author, title, search_vector FROM books WHERE true {filters.sql()}
+        FROM (SELECT id, author, title, search_vector FROM books
+              WHERE id < :before {filters.sql()}
               ORDER BY id DESC LIMIT :window) AS r, q
         WHERE r.search_vector @@ q.q
         ORDER BY r.id DESC LIMIT :cap"""  # noqa: S608
@@ -159,19 +164,25 @@ def fetch(statement: str, params: dict[str, Any]) -> list[Candidate]:
     return [Candidate(r.id, r.author, r.title, float(r.rank)) for r in rows]
 
 
-def candidates(terms: list[Term], filters: Filters = NO_FILTERS) -> list[Candidate]:
-    """The newest matches, at most COUNT_CAP + 1 of them, newest first."""
-    params: dict[str, Any] = {"cap": COUNT_CAP + 1, **filters.params()}
+def candidates(
+    terms: list[Term], filters: Filters = NO_FILTERS, limit: int | None = None
+) -> list[Candidate]:
+    """The newest matches, at most LIMIT (default COUNT_CAP + 1) of them, newest first."""
+    limit = COUNT_CAP + 1 if limit is None else limit
+    params: dict[str, Any] = {"cap": limit, **filters.params()}
     if not is_postgres():
         return fetch(sqlite_search(filters), {**params, "query": sqlite_query(terms)})
     params["query"] = postgres_query(terms)
-    found = fetch(postgres_recent(filters), {**params, "window": RECENT_WINDOW})
-    if len(found) > COUNT_CAP:
+    window = {"window": RECENT_WINDOW, "before": NEWEST_ID}
+    found = fetch(postgres_recent(filters), {**params, **window})
+    if len(found) >= limit:
         return found
-    # Rows needed to meet COUNT_CAP + 1 matches at the rate seen among the newest books.
-    if found and (COUNT_CAP + 1) * RECENT_WINDOW / len(found) <= MAX_SCAN:
-        found = fetch(postgres_recent(filters), {**params, "window": MAX_SCAN})
-        if len(found) > COUNT_CAP:
+    # Rows needed to meet LIMIT matches at the rate seen among the newest books. The books
+    # already looked at are not read again: the scan goes on below the last match.
+    if found and limit * RECENT_WINDOW / len(found) <= MAX_SCAN:
+        window = {"window": MAX_SCAN - RECENT_WINDOW, "before": found[-1].id}
+        found += fetch(postgres_recent(filters), {**params, **window, "cap": limit - len(found)})
+        if len(found) >= limit:
             return found
     # Rare enough: the index finds every match. Only this path can say "exactly N matches".
     return fetch(postgres_indexed(filters), params)
@@ -185,10 +196,10 @@ def ordered(found: list[Candidate], sort: str) -> list[Candidate]:
     return sorted(found, key=lambda c: (-c.rank, -c.id))
 
 
-def count_matches(term: str) -> int:
-    """How many books match TERM, up to COUNT_CAP + 1."""
-    terms = parse(term)
-    return len(candidates(terms)) if terms else 0
+def has_matches(term: str) -> bool:
+    """Does any book match TERM? The newest match answers, so frequent words cost least."""
+    terms = with_complete_words(parse(term))
+    return bool(terms) and bool(candidates(terms, limit=1))
 
 
 def by_isbn(term: str, filters: Filters) -> list[Candidate]:
@@ -212,6 +223,7 @@ def search_books(
     terms = parse(term)
     if not terms:
         return SearchResults([], 0, True, page, False)
+    terms = with_complete_words(terms)
     found = by_isbn(term, filters) or candidates(terms, filters)
     start = (page - 1) * per_page
     ids = [c.id for c in ordered(found, sort)[start : start + per_page + 1]]
