@@ -131,3 +131,23 @@ def test_a_rare_term_outside_the_recent_window_is_still_found_exactly(
     html = client.get("/search?term=needle").get_data(as_text=True)
     assert "3 matches" in html
     assert TITLE.findall(html) == ["Book 003", "Book 002", "Book 001"]
+
+
+def test_a_whole_catalogue_word_matches_as_a_word_and_a_fragment_as_a_prefix(
+    app: Flask, client: FlaskClient
+) -> None:
+    add_books(
+        app,
+        [
+            {"title": "The River", "author": "Ann Example", "pages_num": 10, "review": None},
+            {"title": "Riverside Walks", "author": "Ann Example", "pages_num": 10, "review": None},
+        ],
+    )
+    # "river" is a title word: it finds that word in its forms, not every word it starts.
+    assert search(client, "river") == ["The River"]
+    assert search(client, "river ann") == ["The River"]
+    # Fragments are prefixes, wherever they stand.
+    assert set(search(client, "rive")) == {"The River", "Riverside Walks"}
+    assert search(client, "riversi exam") == ["Riverside Walks"]
+    html = client.get("/search?term=river").get_data(as_text=True)
+    assert "<mark>River</mark>" in html and "<mark>Riverside" not in html
