@@ -116,12 +116,19 @@ class Filters:
 NO_FILTERS = Filters()
 
 
-def postgres_recent(filters: Filters) -> str:
+def rank_of(expression: str, ranked: bool) -> str:
+    # Ranks only matter to the relevance order; the other orders and "is there any match?"
+    # skip them, which on SQLite spares bm25 a pass over each word's whole doclist.
+    return expression if ranked else "CAST(0 AS REAL)"
+
+
+def postgres_recent(filters: Filters, ranked: bool = True) -> str:
     # The window walks the primary key backwards from :before, or (author, id) with an author
     # filter, and stops at :cap matches.
+    rank = rank_of("ts_rank_cd(r.search_vector, q.q)", ranked)
     return f"""
         WITH q AS (SELECT to_tsquery('russian', :query) AS q)
-        SELECT r.id, r.author, r.title, ts_rank_cd(r.search_vector, q.q) AS rank
+        SELECT r.id, r.author, r.title, {rank} AS rank
         FROM (SELECT id, author, title, search_vector FROM books
               WHERE id < :before {filters.sql()}
               ORDER BY id DESC LIMIT :window) AS r, q
@@ -129,24 +136,26 @@ def postgres_recent(filters: Filters) -> str:
         ORDER BY r.id DESC LIMIT :cap"""  # noqa: S608
 
 
-def postgres_indexed(filters: Filters) -> str:
+def postgres_indexed(filters: Filters, ranked: bool = True) -> str:
     # `id + 0`: sort after the GIN bitmap scan; walking the primary key instead (what the
     # planner may pick, as it cannot estimate prefix matches) would read the whole table.
     # Ranked after the LIMIT: only the candidates kept are ranked.
+    rank = rank_of("ts_rank_cd(c.search_vector, q.q)", ranked)
     return f"""
         WITH q AS (SELECT to_tsquery('russian', :query) AS q)
-        SELECT c.id, c.author, c.title, ts_rank_cd(c.search_vector, q.q) AS rank
+        SELECT c.id, c.author, c.title, {rank} AS rank
         FROM (SELECT b.id, b.author, b.title, b.search_vector FROM books AS b, q
               WHERE b.search_vector @@ q.q {filters.sql("b")}
               ORDER BY b.id + 0 DESC LIMIT :cap) AS c, q
         ORDER BY c.id DESC"""  # noqa: S608
 
 
-def sqlite_search(filters: Filters) -> str:
+def sqlite_search(filters: Filters, ranked: bool = True) -> str:
     # FTS5 walks its doclists in rowid order, so the newest matches come first and cheaply.
     # bm25 is lower for better matches; title weighs most, then author and keys, then review.
+    rank = rank_of("-bm25(books_fts, 10.0, 5.0, 1.0, 5.0)", ranked)
     return f"""
-        SELECT b.id, b.author, b.title, -bm25(books_fts, 10.0, 5.0, 1.0, 5.0) AS rank
+        SELECT b.id, b.author, b.title, {rank} AS rank
         FROM books_fts JOIN books AS b ON b.id = books_fts.rowid
         WHERE books_fts MATCH :query {filters.sql("b")}
         ORDER BY books_fts.rowid DESC LIMIT :cap"""  # noqa: S608
@@ -165,27 +174,32 @@ def fetch(statement: str, params: dict[str, Any]) -> list[Candidate]:
 
 
 def candidates(
-    terms: list[Term], filters: Filters = NO_FILTERS, limit: int | None = None
+    terms: list[Term],
+    filters: Filters = NO_FILTERS,
+    limit: int | None = None,
+    ranked: bool = True,
 ) -> list[Candidate]:
-    """The newest matches, at most LIMIT (default COUNT_CAP + 1) of them, newest first."""
+    """The newest matches, at most LIMIT (default COUNT_CAP + 1) of them, newest first;
+    their rank is 0 unless RANKED."""
     limit = COUNT_CAP + 1 if limit is None else limit
     params: dict[str, Any] = {"cap": limit, **filters.params()}
     if not is_postgres():
-        return fetch(sqlite_search(filters), {**params, "query": sqlite_query(terms)})
+        return fetch(sqlite_search(filters, ranked), {**params, "query": sqlite_query(terms)})
     params["query"] = postgres_query(terms)
+    recent = postgres_recent(filters, ranked)
     window = {"window": RECENT_WINDOW, "before": NEWEST_ID}
-    found = fetch(postgres_recent(filters), {**params, **window})
+    found = fetch(recent, {**params, **window})
     if len(found) >= limit:
         return found
     # Rows needed to meet LIMIT matches at the rate seen among the newest books. The books
     # already looked at are not read again: the scan goes on below the last match.
     if found and limit * RECENT_WINDOW / len(found) <= MAX_SCAN:
         window = {"window": MAX_SCAN - RECENT_WINDOW, "before": found[-1].id}
-        found += fetch(postgres_recent(filters), {**params, **window, "cap": limit - len(found)})
+        found += fetch(recent, {**params, **window, "cap": limit - len(found)})
         if len(found) >= limit:
             return found
     # Rare enough: the index finds every match. Only this path can say "exactly N matches".
-    return fetch(postgres_indexed(filters), params)
+    return fetch(postgres_indexed(filters, ranked), params)
 
 
 def ordered(found: list[Candidate], sort: str) -> list[Candidate]:
@@ -199,7 +213,7 @@ def ordered(found: list[Candidate], sort: str) -> list[Candidate]:
 def has_matches(term: str) -> bool:
     """Does any book match TERM? The newest match answers, so frequent words cost least."""
     terms = with_complete_words(parse(term))
-    return bool(terms) and bool(candidates(terms, limit=1))
+    return bool(terms) and bool(candidates(terms, limit=1, ranked=False))
 
 
 def by_isbn(term: str, filters: Filters) -> list[Candidate]:
@@ -224,7 +238,7 @@ def search_books(
     if not terms:
         return SearchResults([], 0, True, page, False)
     terms = with_complete_words(terms)
-    found = by_isbn(term, filters) or candidates(terms, filters)
+    found = by_isbn(term, filters) or candidates(terms, filters, ranked=sort == "relevance")
     start = (page - 1) * per_page
     ids = [c.id for c in ordered(found, sort)[start : start + per_page + 1]]
     books = {b.id: b for b in db.session.scalars(select(Book).where(Book.id.in_(ids)))}
