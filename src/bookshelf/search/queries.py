@@ -56,6 +56,8 @@ RECENT_WINDOW = 5_000
 # is frequent enough to reach COUNT_CAP matches in them; rarer words go to the GIN index,
 # whose cost grows with the number of matches (~2 µs each), which is then small.
 MAX_SCAN = 60_000
+# Matches seen among the newest books before their rate is trusted to place an id floor.
+FLOOR_SAMPLE = 10
 # Above every id: the first window starts at the newest book.
 NEWEST_ID = 2**31 - 1
 SORTS = ("relevance", "newest", "title")
@@ -136,16 +138,18 @@ def postgres_recent(filters: Filters, ranked: bool = True) -> str:
         ORDER BY r.id DESC LIMIT :cap"""  # noqa: S608
 
 
-def postgres_indexed(filters: Filters, ranked: bool = True) -> str:
+def postgres_indexed(filters: Filters, ranked: bool = True, floor: bool = False) -> str:
     # `id + 0`: sort after the GIN bitmap scan; walking the primary key instead (what the
     # planner may pick, as it cannot estimate prefix matches) would read the whole table.
-    # Ranked after the LIMIT: only the candidates kept are ranked.
+    # Ranked after the LIMIT: only the candidates kept are ranked. With a FLOOR, the BRIN
+    # index on id leaves out the table pages of older books: only the newer matches are read.
     rank = rank_of("ts_rank_cd(c.search_vector, q.q)", ranked)
+    newer = "AND b.id >= :floor" if floor else ""
     return f"""
         WITH q AS (SELECT to_tsquery('russian', :query) AS q)
         SELECT c.id, c.author, c.title, {rank} AS rank
         FROM (SELECT b.id, b.author, b.title, b.search_vector FROM books AS b, q
-              WHERE b.search_vector @@ q.q {filters.sql("b")}
+              WHERE b.search_vector @@ q.q {newer} {filters.sql("b")}
               ORDER BY b.id + 0 DESC LIMIT :cap) AS c, q
         ORDER BY c.id DESC"""  # noqa: S608
 
@@ -198,8 +202,26 @@ def candidates(
         found += fetch(recent, {**params, **window, "cap": limit - len(found)})
         if len(found) >= limit:
             return found
+    # Too rare to walk to, too frequent to read every match: the index, reading only the
+    # matches above the id where LIMIT of them are expected (twice the ids the rate seen
+    # among the newest books says). Enough found there are the newest LIMIT matches.
+    floor = id_floor(found, limit)
+    if floor is not None:
+        newest = fetch(postgres_indexed(filters, ranked, floor=True), {**params, "floor": floor})
+        if len(newest) >= limit:
+            return newest
     # Rare enough: the index finds every match. Only this path can say "exactly N matches".
     return fetch(postgres_indexed(filters, ranked), params)
+
+
+def id_floor(found: list[Candidate], limit: int) -> int | None:
+    """The id above which LIMIT matches are expected at twice the rate seen in FOUND (newest
+    first), or None when too few were seen to tell or the floor would take in every book."""
+    if len(found) < FLOOR_SAMPLE:
+        return None
+    ids_per_match = (found[0].id - found[-1].id) / (len(found) - 1)
+    floor = found[0].id - int(2 * limit * ids_per_match)
+    return floor if floor > 1 else None
 
 
 def ordered(found: list[Candidate], sort: str) -> list[Candidate]:
