@@ -131,3 +131,71 @@ def test_a_rare_term_outside_the_recent_window_is_still_found_exactly(
     html = client.get("/search?term=needle").get_data(as_text=True)
     assert "3 matches" in html
     assert TITLE.findall(html) == ["Book 003", "Book 002", "Book 001"]
+
+
+def test_a_whole_catalogue_word_matches_as_a_word_and_a_fragment_as_a_prefix(
+    app: Flask, client: FlaskClient
+) -> None:
+    add_books(
+        app,
+        [
+            {"title": "The River", "author": "Ann Example", "pages_num": 10, "review": None},
+            {"title": "Riverside Walks", "author": "Ann Example", "pages_num": 10, "review": None},
+        ],
+    )
+    # "river" is a title word: it finds that word in its forms, not every word it starts.
+    assert search(client, "river") == ["The River"]
+    assert search(client, "river ann") == ["The River"]
+    # Fragments are prefixes, wherever they stand.
+    assert set(search(client, "rive")) == {"The River", "Riverside Walks"}
+    assert search(client, "riversi exam") == ["Riverside Walks"]
+    html = client.get("/search?term=river").get_data(as_text=True)
+    assert "<mark>River</mark>" in html and "<mark>Riverside" not in html
+
+
+def needles(count: int, every: int, far_back: int = 0) -> list[dict[str, object]]:
+    """COUNT books, every EVERY-th of the newest a "needle" (and the FAR_BACK oldest too)."""
+    return [
+        {**row, "review": "needle" if n % every == 0 or n <= far_back else "hay"}
+        for n, row in enumerate(make_rows(count), 1)
+    ]
+
+
+@pytest.fixture
+def small_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A catalogue of hundreds behaves like one of millions: windows too short to find six.
+    from bookshelf.search import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 5)
+    monkeypatch.setattr(queries, "RECENT_WINDOW", 20)
+    monkeypatch.setattr(queries, "MAX_SCAN", 25)
+    monkeypatch.setattr(queries, "FLOOR_SAMPLE", 2)
+
+
+@pytest.mark.usefixtures("small_windows")
+def test_a_frequent_term_past_the_windows_finds_its_newest_matches(
+    app: Flask, client: FlaskClient
+) -> None:
+    add_books(app, needles(300, every=10))
+    html = client.get("/search?term=needle").get_data(as_text=True)
+    assert "More than 5 matches" in html
+    assert TITLE.findall(html) == [f"Book {n:03d}" for n in range(300, 240, -10)]
+
+
+@pytest.mark.usefixtures("small_windows")
+def test_matches_thinning_out_below_the_newest_are_still_all_found(
+    app: Flask, client: FlaskClient
+) -> None:
+    # The newest books suggest a match every 5 ids; the older ones hold only three, far back.
+    add_books(app, [*needles(3, every=1000, far_back=3), *needles(200, every=1000)])
+    add_books(app, needles(20, every=5))
+    html = client.get("/search?term=needle&sort=newest").get_data(as_text=True)
+    assert "More than 5 matches" in html
+    assert TITLE.findall(html) == [
+        "Book 020",
+        "Book 015",
+        "Book 010",
+        "Book 005",
+        "Book 003",
+        "Book 002",
+    ]

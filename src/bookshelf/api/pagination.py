@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from bookshelf.books.queries import SORT_ORDERS, catalogue_size, list_books, seek_books, sort_key
 from bookshelf.models import Book
-from bookshelf.search.highlight import book_highlight
+from bookshelf.search.highlight import Matcher, book_highlight
 from bookshelf.search.queries import MAX_RESULT_PAGES, NO_FILTERS, Filters, search_books
 
 CURSOR_SALT = "bookshelf.api.cursor"
@@ -135,8 +135,9 @@ def search_page(
     `highlight`, each book carries its matched words marked."""
     results = search_books(term, page, per_page, filters=filters)
     if highlight:
+        matches = Matcher(results.terms)
         for book in results.books:
-            book.highlight = book_highlight(book, results.terms)  # type: ignore[attr-defined]
+            book.highlight = book_highlight(book, matches)  # type: ignore[attr-defined]
     base: dict[str, object] = {"q": term, "per_page": per_page, **filters.params()}
     if highlight:
         base["highlight"] = "true"

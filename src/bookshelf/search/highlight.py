@@ -17,19 +17,33 @@ SNIPPET_WORDS = 24
 
 
 class Matcher:
-    """Does a word of a book match one of the query's words (as the index matched it)?"""
+    """Does a word of a book match one of the query's words (as the index matched it)?
+
+    Whole words match by stem or key, unfinished ones as prefixes of them (terms.Term). The
+    answer per word is kept: a page of results repeats the same words many times.
+    """
 
     def __init__(self, terms: list[Term]) -> None:
-        words = [w for t in terms for w in t.words]
-        self.stems = tuple(stem(w) for w in words)
-        self.keys = tuple(k for k in (translit_key(w) for w in words) if k)
+        whole = [w for t in terms if not t.prefix for w in t.words]
+        started = [t.words[0] for t in terms if t.prefix]
+        self.stems = frozenset(stem(w) for w in whole)
+        self.keys = frozenset(stem(k) for k in map(translit_key, whole) if k)
+        self.stem_prefixes = tuple(stem(w) for w in started)
+        self.key_prefixes = tuple(k for k in map(translit_key, started) if k)
+        self.seen: dict[str, bool] = {}
 
     def __call__(self, word: str) -> bool:
-        word = word.casefold()
-        if stem(word).startswith(self.stems):
+        found = self.seen.get(word)
+        if found is None:
+            found = self.seen[word] = self.matches(word.casefold())
+        return found
+
+    def matches(self, word: str) -> bool:
+        stemmed = stem(word)
+        if stemmed in self.stems or stemmed.startswith(self.stem_prefixes):
             return True
         key = translit_key(word)
-        return bool(key) and key.startswith(self.keys)
+        return bool(key) and (stem(key) in self.keys or key.startswith(self.key_prefixes))
 
 
 def marked(text: str, matches: Matcher) -> Markup:
@@ -61,9 +75,8 @@ def snippet(text: str | None, matches: Matcher, size: int = SNIPPET_WORDS) -> Ma
     return Markup("{}{}{}").format("… " if begin else "", body, " …" if end < len(spans) else "")
 
 
-def book_highlight(book: Book, terms: list[Term]) -> dict[str, Markup | None]:
+def book_highlight(book: Book, matches: Matcher) -> dict[str, Markup | None]:
     """Title and author with their matches marked, and a marked review snippet (or None)."""
-    matches = Matcher(terms)
     return {
         "title": marked(book.title, matches),
         "author": marked(book.author, matches),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, text
 
@@ -30,6 +30,7 @@ from bookshelf.search.terms import (
     postgres_query,
     sqlite_query,
 )
+from bookshelf.search.vocabulary import with_complete_words
 
 __all__ = [
     "MAX_TERMS",
@@ -48,20 +49,25 @@ MAX_RESULT_PAGES = 50
 # Counting stops here: "more than 1000 results" is as useful as the exact number, and cheap.
 COUNT_CAP = 1000
 # PostgreSQL first looks for the matches among this many newest books, walking the primary
-# key backwards: bounded work (~4 ms at any size), and enough for a common word.
-RECENT_WINDOW = 10_000
+# key backwards: bounded work (~2 ms at any size), enough for a word in a fifth of the books,
+# and a fair sample of how often a rarer one occurs. A rare word pays it before the index.
+RECENT_WINDOW = 5_000
 # A word found less often there is looked for further back, up to this many books, when it
 # is frequent enough to reach COUNT_CAP matches in them; rarer words go to the GIN index,
 # whose cost grows with the number of matches (~2 µs each), which is then small.
 MAX_SCAN = 60_000
+# Matches seen among the newest books before their rate is trusted to place an id floor.
+FLOOR_SAMPLE = 10
+# Above every id: the first window starts at the newest book.
+NEWEST_ID = 2**31 - 1
 SORTS = ("relevance", "newest", "title")
 # The widest range of publication years a search filter accepts.
 YEAR_FILTER_MIN, YEAR_FILTER_MAX = 1, 9999
 AUTHOR_FACETS = 8
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    # A tuple, made straight from the database row: a search builds up to 1,001 of them.
     id: int
     author: str
     title: str
@@ -112,35 +118,48 @@ class Filters:
 NO_FILTERS = Filters()
 
 
-def postgres_recent(filters: Filters) -> str:
-    # The window walks the primary key backwards, or (author, id) with an author filter.
+def rank_of(expression: str, ranked: bool) -> str:
+    # Ranks only matter to the relevance order; the other orders and "is there any match?"
+    # skip them, which on SQLite spares bm25 a pass over each word's whole doclist.
+    return expression if ranked else "CAST(0 AS REAL)"
+
+
+def postgres_recent(filters: Filters, ranked: bool = True) -> str:
+    # The window walks the primary key backwards from :before, or (author, id) with an author
+    # filter, and stops at :cap matches.
+    rank = rank_of("ts_rank_cd(r.search_vector, q.q)", ranked)
     return f"""
         WITH q AS (SELECT to_tsquery('russian', :query) AS q)
-        SELECT r.id, r.author, r.title, ts_rank_cd(r.search_vector, q.q) AS rank
-        FROM (SELECT id, author, title, search_vector FROM books WHERE true {filters.sql()}
+        SELECT r.id, r.author, r.title, {rank} AS rank
+        FROM (SELECT id, author, title, search_vector FROM books
+              WHERE id < :before {filters.sql()}
               ORDER BY id DESC LIMIT :window) AS r, q
         WHERE r.search_vector @@ q.q
         ORDER BY r.id DESC LIMIT :cap"""  # noqa: S608
 
 
-def postgres_indexed(filters: Filters) -> str:
+def postgres_indexed(filters: Filters, ranked: bool = True, floor: bool = False) -> str:
     # `id + 0`: sort after the GIN bitmap scan; walking the primary key instead (what the
     # planner may pick, as it cannot estimate prefix matches) would read the whole table.
-    # Ranked after the LIMIT: only the candidates kept are ranked.
+    # Ranked after the LIMIT: only the candidates kept are ranked. With a FLOOR, the BRIN
+    # index on id leaves out the table pages of older books: only the newer matches are read.
+    rank = rank_of("ts_rank_cd(c.search_vector, q.q)", ranked)
+    newer = "AND b.id >= :floor" if floor else ""
     return f"""
         WITH q AS (SELECT to_tsquery('russian', :query) AS q)
-        SELECT c.id, c.author, c.title, ts_rank_cd(c.search_vector, q.q) AS rank
+        SELECT c.id, c.author, c.title, {rank} AS rank
         FROM (SELECT b.id, b.author, b.title, b.search_vector FROM books AS b, q
-              WHERE b.search_vector @@ q.q {filters.sql("b")}
+              WHERE b.search_vector @@ q.q {newer} {filters.sql("b")}
               ORDER BY b.id + 0 DESC LIMIT :cap) AS c, q
         ORDER BY c.id DESC"""  # noqa: S608
 
 
-def sqlite_search(filters: Filters) -> str:
+def sqlite_search(filters: Filters, ranked: bool = True) -> str:
     # FTS5 walks its doclists in rowid order, so the newest matches come first and cheaply.
     # bm25 is lower for better matches; title weighs most, then author and keys, then review.
+    rank = rank_of("-bm25(books_fts, 10.0, 5.0, 1.0, 5.0)", ranked)
     return f"""
-        SELECT b.id, b.author, b.title, -bm25(books_fts, 10.0, 5.0, 1.0, 5.0) AS rank
+        SELECT b.id, b.author, b.title, {rank} AS rank
         FROM books_fts JOIN books AS b ON b.id = books_fts.rowid
         WHERE books_fts MATCH :query {filters.sql("b")}
         ORDER BY books_fts.rowid DESC LIMIT :cap"""  # noqa: S608
@@ -149,32 +168,60 @@ def sqlite_search(filters: Filters) -> str:
 def isbn_search(filters: Filters) -> str:
     # An ISBN typed into the search box is looked up as such: its index, not the text index.
     return f"""
-        SELECT id, author, title, 1.0 AS rank FROM books
+        SELECT id, author, title, CAST(1.0 AS REAL) AS rank FROM books
         WHERE isbn = :isbn {filters.sql()}
         ORDER BY id DESC LIMIT :cap"""  # noqa: S608
 
 
 def fetch(statement: str, params: dict[str, Any]) -> list[Candidate]:
-    rows = db.session.execute(text(statement), params).all()
-    return [Candidate(r.id, r.author, r.title, float(r.rank)) for r in rows]
+    return list(map(Candidate._make, db.session.execute(text(statement), params)))
 
 
-def candidates(terms: list[Term], filters: Filters = NO_FILTERS) -> list[Candidate]:
-    """The newest matches, at most COUNT_CAP + 1 of them, newest first."""
-    params: dict[str, Any] = {"cap": COUNT_CAP + 1, **filters.params()}
+def candidates(
+    terms: list[Term],
+    filters: Filters = NO_FILTERS,
+    limit: int | None = None,
+    ranked: bool = True,
+) -> list[Candidate]:
+    """The newest matches, at most LIMIT (default COUNT_CAP + 1) of them, newest first;
+    their rank is 0 unless RANKED."""
+    limit = COUNT_CAP + 1 if limit is None else limit
+    params: dict[str, Any] = {"cap": limit, **filters.params()}
     if not is_postgres():
-        return fetch(sqlite_search(filters), {**params, "query": sqlite_query(terms)})
+        return fetch(sqlite_search(filters, ranked), {**params, "query": sqlite_query(terms)})
     params["query"] = postgres_query(terms)
-    found = fetch(postgres_recent(filters), {**params, "window": RECENT_WINDOW})
-    if len(found) > COUNT_CAP:
+    recent = postgres_recent(filters, ranked)
+    window = {"window": RECENT_WINDOW, "before": NEWEST_ID}
+    found = fetch(recent, {**params, **window})
+    if len(found) >= limit:
         return found
-    # Rows needed to meet COUNT_CAP + 1 matches at the rate seen among the newest books.
-    if found and (COUNT_CAP + 1) * RECENT_WINDOW / len(found) <= MAX_SCAN:
-        found = fetch(postgres_recent(filters), {**params, "window": MAX_SCAN})
-        if len(found) > COUNT_CAP:
+    # Rows needed to meet LIMIT matches at the rate seen among the newest books. The books
+    # already looked at are not read again: the scan goes on below the last match.
+    if found and limit * RECENT_WINDOW / len(found) <= MAX_SCAN:
+        window = {"window": MAX_SCAN - RECENT_WINDOW, "before": found[-1].id}
+        found += fetch(recent, {**params, **window, "cap": limit - len(found)})
+        if len(found) >= limit:
             return found
+    # Too rare to walk to, too frequent to read every match: the index, reading only the
+    # matches above the id where LIMIT of them are expected (twice the ids the rate seen
+    # among the newest books says). Enough found there are the newest LIMIT matches.
+    floor = id_floor(found, limit)
+    if floor is not None:
+        newest = fetch(postgres_indexed(filters, ranked, floor=True), {**params, "floor": floor})
+        if len(newest) >= limit:
+            return newest
     # Rare enough: the index finds every match. Only this path can say "exactly N matches".
-    return fetch(postgres_indexed(filters), params)
+    return fetch(postgres_indexed(filters, ranked), params)
+
+
+def id_floor(found: list[Candidate], limit: int) -> int | None:
+    """The id above which LIMIT matches are expected at twice the rate seen in FOUND (newest
+    first), or None when too few were seen to tell or the floor would take in every book."""
+    if len(found) < FLOOR_SAMPLE:
+        return None
+    ids_per_match = (found[0].id - found[-1].id) / (len(found) - 1)
+    floor = found[0].id - int(2 * limit * ids_per_match)
+    return floor if floor > 1 else None
 
 
 def ordered(found: list[Candidate], sort: str) -> list[Candidate]:
@@ -185,10 +232,10 @@ def ordered(found: list[Candidate], sort: str) -> list[Candidate]:
     return sorted(found, key=lambda c: (-c.rank, -c.id))
 
 
-def count_matches(term: str) -> int:
-    """How many books match TERM, up to COUNT_CAP + 1."""
-    terms = parse(term)
-    return len(candidates(terms)) if terms else 0
+def has_matches(term: str) -> bool:
+    """Does any book match TERM? The newest match answers, so frequent words cost least."""
+    terms = with_complete_words(parse(term))
+    return bool(terms) and bool(candidates(terms, limit=1, ranked=False))
 
 
 def by_isbn(term: str, filters: Filters) -> list[Candidate]:
@@ -212,7 +259,8 @@ def search_books(
     terms = parse(term)
     if not terms:
         return SearchResults([], 0, True, page, False)
-    found = by_isbn(term, filters) or candidates(terms, filters)
+    terms = with_complete_words(terms)
+    found = by_isbn(term, filters) or candidates(terms, filters, ranked=sort == "relevance")
     start = (page - 1) * per_page
     ids = [c.id for c in ordered(found, sort)[start : start + per_page + 1]]
     books = {b.id: b for b in db.session.scalars(select(Book).where(Book.id.in_(ids)))}

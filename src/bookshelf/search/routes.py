@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from bookshelf.models import AUTHOR_MAX
 from bookshelf.search import bp
-from bookshelf.search.highlight import book_highlight
+from bookshelf.search.highlight import Matcher, book_highlight
 from bookshelf.search.queries import (
     MAX_RESULT_PAGES,
     SORTS,
@@ -30,7 +30,8 @@ FEW_MATCHES = 3
 
 
 def highlights(results: SearchResults) -> dict[int, dict[str, Markup | None]]:
-    return {book.id: book_highlight(book, results.terms) for book in results.books}
+    matches = Matcher(results.terms)
+    return {book.id: book_highlight(book, matches) for book in results.books}
 
 
 def broader_searches(term: str) -> list[str]:

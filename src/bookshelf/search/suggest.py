@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from bookshelf.database import is_postgres
 from bookshelf.extensions import db
-from bookshelf.search.queries import count_matches
+from bookshelf.search.queries import has_matches
 from bookshelf.search.terms import parse
 from bookshelf.wordforms import SUGGESTION_MIN
 
@@ -68,4 +68,4 @@ def suggestion_for(term: str) -> str | None:
     if corrected == words:
         return None
     suggestion = " ".join(corrected)
-    return suggestion if count_matches(suggestion) else None
+    return suggestion if has_matches(suggestion) else None

@@ -20,13 +20,24 @@ QUERY_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 @dataclass(frozen=True)
 class Term:
-    """One word (matched as a prefix, by word form or transliteration) or a quoted phrase."""
+    """One word (matched by word form or transliteration) or a quoted phrase.
+
+    A word that is a whole title or author word of the catalogue is `complete` and matches
+    that word in all its forms; any other word may be unfinished ("tolst") and matches as a
+    prefix. Matching whole words spares the index from merging every word that starts with
+    one, which is most of the cost of two frequent words together.
+    """
 
     words: tuple[str, ...]
+    complete: bool = False
 
     @property
     def is_phrase(self) -> bool:
         return len(self.words) > 1
+
+    @property
+    def prefix(self) -> bool:
+        return not self.is_phrase and not self.complete
 
     @property
     def key(self) -> str:
@@ -52,12 +63,13 @@ def postgres_query(terms: list[Term]) -> str:
     """A to_tsquery('russian', …) string: the database stems each word as it indexed it."""
     parts = []
     for term in terms:
+        star = ":*" if term.prefix else ""
         if term.is_phrase:
             parts.append("(" + " <-> ".join(term.words) + ")")
         elif term.key:
-            parts.append(f"({term.words[0]}:* | {term.key}:*)")
+            parts.append(f"({term.words[0]}{star} | {term.key}{star})")
         else:
-            parts.append(f"{term.words[0]}:*")
+            parts.append(f"{term.words[0]}{star}")
     return " & ".join(parts)
 
 
@@ -65,12 +77,13 @@ def sqlite_query(terms: list[Term]) -> str:
     """An FTS5 MATCH string over the stems that SQLite's index stores."""
     parts = []
     for term in terms:
+        star = "*" if term.prefix else ""
         if term.is_phrase:
             parts.append('"' + " ".join(stem(w) for w in term.words) + '"')
         elif term.key:
-            parts.append(f'("{stem(term.words[0])}"* OR "{stem(term.key)}"*)')
+            parts.append(f'("{stem(term.words[0])}"{star} OR "{stem(term.key)}"{star})')
         else:
-            parts.append(f'"{stem(term.words[0])}"*')
+            parts.append(f'"{stem(term.words[0])}"{star}')
     return " AND ".join(parts)
 
 
