@@ -97,10 +97,19 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES.keys()) or DEFAULT_LANGUAGE
 
 
-@bp.post("/language")
+@bp.get("/language")
 def set_language() -> Response:
-    response = redirect(local_target(request.form.get("next")) or url_for("main.home"), code=303)
-    language = request.form.get("language")
+    """The footer's language links: remember the choice in a cookie and go back.
+
+    A GET, and exempt from CSRF by design: it changes nothing but the visitor's own display
+    preference, which they can change back with one click, and anyone may link to a page in
+    either language anyway. A form with a token here would give every page a session and a
+    session cookie, making the whole catalogue personal and uncacheable.
+    """
+    response = redirect(local_target(request.args.get("next")) or url_for("main.home"), code=303)
+    # Never kept by a cache: the redirect carries this visitor's cookie.
+    response.headers["Cache-Control"] = "no-store"
+    language = request.args.get("language")
     if language in LANGUAGES:
         response.set_cookie(
             LANGUAGE_COOKIE,

@@ -11,7 +11,8 @@ from bookshelf_helpers import add_books, make_rows
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/books", "/books/{book_id}", "/search?term=book", "/authors", "/authors?letter=A"]
+    "path",
+    ["/", "/books", "/books/{book_id}", "/search?term=book", "/authors", "/authors?letter=A"],
 )
 def test_reading_the_catalogue_sets_no_cookie(app: Flask, client: FlaskClient, path: str) -> None:
     [book_id, *_rest] = add_books(app, make_rows(3))
