@@ -39,7 +39,7 @@ def statements(app: Flask) -> Iterator[list[str]]:
     with app.app_context():
         engine = db.engine
 
-    def record(_conn, _cursor, statement, _params, _context, _many) -> None:  # noqa: ANN001
+    def record(_conn, _cursor, statement, _params, _context, _many) -> None:
         seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
