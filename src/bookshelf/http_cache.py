@@ -1,17 +1,19 @@
 """HTTP caching of the catalogue as a visitor sees it: ETags keyed by the catalogue version.
 
 Every write a visitor's page can show bumps one number in the database (migration 0012), so
-a visitor's page is a function of that number and of the request: the page's address, the
-language, the display cookies, the release. The ETag is a hash of exactly those, checked
-before the view runs: a client (or nginx) sending it back gets 304 after one primary-key read,
-whichever worker or server answers. A tag is only ever issued with a 200 that set no cookie,
-so a match means this very request was answered that way at this version.
+a visitor's page is a function of that number and of the request: the address, the language,
+the display cookies, the release. The ETag is a hash of exactly those. It is worked out before
+Flask sees the request (CatalogueTags, a WSGI middleware): a client or nginx that sends it back
+gets 304 after one primary-key read, whichever worker or server answers, without routing
+hooks, session, view or template. A tag is only ever issued with a 200 that set no cookie, so a
+match means this very request was answered that way at this version; that is also why the 304
+may skip the app's checks (URL length, NUL characters): they passed for the same request.
 
-Who gets what:
+Who gets what (add_cache_headers):
 - no cookie at all: `public, max-age=0, s-maxage=N`, so a shared cache may keep the page N
   seconds (SHARED_CACHE_SECONDS) and browsers always revalidate;
-- display cookies only (language, list preferences, the reading list): the same ETag, but
-  `private, no-cache`;
+- display cookies only (language, list preferences, the reading list, any cookie the app
+  does not read): the same ETag, but `private, no-cache`;
 - a session (signed in, or a visitor's pending message), a remember cookie, an API token, or
   a response that sets a cookie: `private, no-cache` and no ETag, on every page, unless the
   view chose something stricter (no-store, see bookshelf.no_store).
@@ -22,13 +24,21 @@ another.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, request, session
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.datastructures import LanguageAccept, MIMEAccept
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header, parse_cookie, parse_etags, quote_etag
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from bookshelf.extensions import db
-from bookshelf.i18n import select_locale
+from bookshelf.i18n import DEFAULT_LANGUAGE, LANGUAGE_COOKIE, page_locale
 from bookshelf.revision import current_commit
 
 # The views whose answer depends only on the catalogue and the request (for a visitor).
@@ -43,68 +53,131 @@ CATALOGUE_VIEWS = frozenset(
         "api.books",
     }
 )
-# Cookies read by those views that only change how the page looks: part of the key.
-DISPLAY_COOKIES = ("lang", "book_list_prefs")
+# Cookies those views read that only change how the page looks: part of the key.
+DISPLAY_COOKIES = (LANGUAGE_COOKIE, "book_list_prefs")
+VERSION_QUERY = text("SELECT version FROM catalogue_count WHERE id = 1")
 PRIVATE = "private, no-cache"
 VARY = ("Cookie", "Accept-Language")
+TAG_KEY = "bookshelf.catalogue_etag"
+API_TYPES = ("application/json", "application/problem+json")
+
+StartResponse = Callable[..., Any]
 
 
-def catalogue_version() -> int | None:
-    """The number every catalogue write bumps; None before migration 0012."""
-    return db.session.scalar(text("SELECT version FROM catalogue_count WHERE id = 1"))
-
-
-def is_personal_request() -> bool:
-    """A request whose answer may be this person's own: never shared, never tagged."""
-    cookies = request.cookies
-    return (
-        "Authorization" in request.headers
-        or current_app.config["SESSION_COOKIE_NAME"] in cookies
-        or current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies
-    )
-
-
-def page_etag(version: int) -> str:
-    """The tag: the version in clear (for logs), a hash of everything else the page depends on."""
-    parts = [
-        current_app.config["BOOKSHELF_VERSION"],
-        current_commit() or "",
-        select_locale(),
-        request.host_url,
-        request.path,
-        request.query_string.decode("latin-1"),
-        *(request.cookies.get(name, "") for name in DISPLAY_COOKIES),
-    ]
-    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
-    return f"{version}-{digest}"
-
-
-def answer_if_unchanged() -> Response | None:
-    """Before the view: 304 if the client's copy is current, without running the view."""
-    if request.method not in {"GET", "HEAD"} or request.endpoint not in CATALOGUE_VIEWS:
+def catalogue_version(engine: Engine) -> int | None:
+    """The number every catalogue write bumps; None before migration 0012, or when the
+    database does not answer (the view then meets the failure and answers it as usual)."""
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(VERSION_QUERY)
+    except SQLAlchemyError:
         return None
-    if current_app.config["BOOKSHELF_DEVELOPMENT"] or is_personal_request():
-        return None  # in development, templates change without a new commit
-    if request.endpoint.startswith("api."):
-        from bookshelf.api.protocol import require_json_acceptable
 
-        require_json_acceptable()  # a 406 stays a 406
-    version = catalogue_version()
-    if version is None:
-        return None
-    g.catalogue_etag = page_etag(version)
-    if request.if_none_match and request.if_none_match.contains_weak(g.catalogue_etag):
-        return Response(status=304)  # headers follow in add_cache_headers
-    return None
+
+def personal_cookies(app: Flask) -> tuple[str, str]:
+    """Cookies that may make an answer this person's own: a session or a remember cookie."""
+    remember = app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return app.config["SESSION_COOKIE_NAME"], remember
+
+
+class CatalogueTags:
+    """WSGI middleware: the catalogue ETag of a visitor's request, and 304 when it matches."""
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], app: Flask) -> None:
+        self.wsgi_app = wsgi_app
+        self.app = app
+        self.enabled = not app.config["BOOKSHELF_DEVELOPMENT"]  # templates change uncommitted
+        self.personal = personal_cookies(app)
+        self._engine: Engine | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        tag = self.tag_for(environ) if self.enabled else None
+        if tag is None:
+            return self.wsgi_app(environ, start_response)
+        environ[TAG_KEY] = tag
+        if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains_weak(tag):
+            cookies = "HTTP_COOKIE" in environ
+            headers = [
+                ("ETag", quote_etag(tag, weak=True)),
+                ("Cache-Control", PRIVATE if cookies else self.public()),
+                ("Vary", ", ".join(VARY)),
+            ]
+            start_response("304 NOT MODIFIED", headers)
+            return []
+        return self.wsgi_app(environ, start_response)
+
+    def public(self) -> str:
+        return f"public, max-age=0, s-maxage={self.app.config['SHARED_CACHE_SECONDS']}"
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self.app.app_context():
+                self._engine = db.engine
+        return self._engine
+
+    def tag_for(self, environ: dict[str, Any]) -> str | None:
+        """The tag of a visitor's GET of a catalogue view; None for anything else."""
+        if environ.get("REQUEST_METHOD") not in {"GET", "HEAD"} or "HTTP_AUTHORIZATION" in environ:
+            return None
+        cookies = parse_cookie(environ.get("HTTP_COOKIE"))
+        if any(name in cookies for name in self.personal):
+            return None
+        endpoint = self.endpoint(environ)
+        if endpoint not in CATALOGUE_VIEWS:
+            return None
+        api = endpoint.startswith("api.")
+        if api and not self.api_may_answer(environ):
+            return None
+        version = catalogue_version(self.engine)
+        if version is None:
+            return None
+        language = (
+            DEFAULT_LANGUAGE  # the API's one language (bookshelf.i18n.select_locale)
+            if api
+            else page_locale(
+                cookies.get(LANGUAGE_COOKIE),
+                parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept),
+            )
+        )
+        parts = [
+            self.app.config["BOOKSHELF_VERSION"],
+            current_commit() or "",
+            language,
+            environ.get("wsgi.url_scheme", ""),
+            environ.get("HTTP_HOST", ""),
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+            *(cookies.get(name, "") for name in DISPLAY_COOKIES),
+        ]
+        digest = hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogateescape"))
+        return f"{version}-{digest.hexdigest()[:24]}"
+
+    def endpoint(self, environ: dict[str, Any]) -> str | None:
+        try:
+            endpoint, _args = self.app.url_map.bind_to_environ(environ).match()
+        except (HTTPException, RequestRedirect):
+            return None
+        return str(endpoint)
+
+    def api_may_answer(self, environ: dict[str, Any]) -> bool:
+        """Only when the API would answer 200 regardless of who asks: JSON acceptable (else
+        406, bookshelf.api.protocol) and no rate limit to count the request against."""
+        if self.app.config.get("API_RATE_LIMIT"):
+            return False
+        accept = environ.get("HTTP_ACCEPT")
+        return accept is None or parse_accept_header(accept, MIMEAccept).best_match(API_TYPES)
 
 
 def add_cache_headers(response: Response) -> Response:
     """After every view: the ETag and Cache-Control for the catalogue, private elsewhere."""
     sets_cookie = "Set-Cookie" in response.headers or session.modified
-    tag = g.get("catalogue_etag")
-    if request.endpoint in CATALOGUE_VIEWS:
+    tag = request.environ.get(TAG_KEY)
+    catalogue = request.endpoint in CATALOGUE_VIEWS
+    if catalogue:
         response.vary.update(VARY)
-    if tag is not None and response.status_code in {200, 304} and not sets_cookie:
+    if tag is not None and response.status_code == 200 and not sets_cookie:
         response.set_etag(tag, weak=True)
         if request.cookies:
             response.headers["Cache-Control"] = PRIVATE
@@ -112,14 +185,16 @@ def add_cache_headers(response: Response) -> Response:
             shared = current_app.config["SHARED_CACHE_SECONDS"]
             response.headers["Cache-Control"] = f"public, max-age=0, s-maxage={shared}"
         return response
+    personal = "Authorization" in request.headers or any(
+        name in request.cookies for name in personal_cookies(current_app)
+    )
     # A catalogue page without a tag (an error, development) is not shared either.
-    unshared = sets_cookie or is_personal_request() or request.endpoint in CATALOGUE_VIEWS
-    if unshared and "Cache-Control" not in response.headers:
+    if (sets_cookie or personal or catalogue) and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = PRIVATE
     return response
 
 
 def register_http_cache(app: Flask) -> None:
-    # After the URL-length and NUL checks: a refused request is never answered with 304.
-    app.before_request(answer_if_unchanged)
     app.after_request(add_cache_headers)
+    # Innermost: ProxyFix (outside) has already set the scheme and host the tag covers.
+    app.wsgi_app = CatalogueTags(app.wsgi_app, app)  # type: ignore[method-assign]

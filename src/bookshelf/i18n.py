@@ -10,6 +10,7 @@ from babel import dates as babel_dates
 from babel.support import NullTranslations
 from flask import Blueprint, Flask, current_app, g, redirect, request, url_for
 from flask_babel import get_locale, get_translations
+from werkzeug.datastructures import LanguageAccept
 from werkzeug.wrappers import Response
 
 from bookshelf.errors import wants_problem_json
@@ -91,10 +92,15 @@ def select_locale() -> str:
     # only make logs and bug reports harder to match. Pages follow the reader.
     if wants_problem_json():
         return DEFAULT_LANGUAGE
-    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    return page_locale(request.cookies.get(LANGUAGE_COOKIE), request.accept_languages)
+
+
+def page_locale(chosen: str | None, accepted: LanguageAccept) -> str:
+    """A page's language: the switcher's cookie, else the browser's preference, else English.
+    Also used before Flask sees the request (bookshelf.http_cache)."""
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(LANGUAGES.keys()) or DEFAULT_LANGUAGE
+    return accepted.best_match(LANGUAGES.keys()) or DEFAULT_LANGUAGE
 
 
 @bp.get("/language")
