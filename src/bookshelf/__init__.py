@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bookshelf.config import build_config, check_production_secret, prepare_data_paths
 from bookshelf.extensions import babel, csrf, db, limiter, login_manager
-from bookshelf.http_cache import register_http_cache
+from bookshelf.http_cache import add_version_bind, register_http_cache
 from bookshelf.ids import IdConverter
 from bookshelf.middleware import MethodOverrideMiddleware
 from bookshelf.security import register_security_headers
@@ -80,6 +80,7 @@ def register_extensions(app: Flask) -> None:
     from bookshelf.text import name_key
     from bookshelf.users.sessions import load_user
 
+    add_version_bind(app)  # before db.init_app, which creates the engines
     db.init_app(app)
     register_migrations(app)
     csrf.init_app(app)

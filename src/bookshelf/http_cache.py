@@ -59,6 +59,11 @@ VERSION_QUERY = text("SELECT version FROM catalogue_count WHERE id = 1")
 PRIVATE = "private, no-cache"
 VARY = ("Cookie", "Accept-Language")
 TAG_KEY = "bookshelf.catalogue_etag"
+# PostgreSQL: the version is read on a pool of its own, in autocommit and without a ping: one
+# round trip instead of four (ping, BEGIN, SELECT, ROLLBACK), a third of the 304's cost as
+# measured. A connection the server dropped fails once, is replaced, and that request simply
+# goes on to the view, whose pool pings.
+VERSION_BIND = "catalogue_version"
 API_TYPES = ("application/json", "application/problem+json")
 
 StartResponse = Callable[..., Any]
@@ -72,6 +77,25 @@ def catalogue_version(engine: Engine) -> int | None:
             return connection.scalar(VERSION_QUERY)
     except SQLAlchemyError:
         return None
+
+
+def add_version_bind(app: Flask) -> None:
+    """Before Flask-SQLAlchemy starts: the version's own engine (PostgreSQL only; SQLite reads
+    in-process, and a second engine would not even see an in-memory database)."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not uri.startswith("postgresql"):
+        return
+    binds = app.config.setdefault("SQLALCHEMY_BINDS", {})
+    binds.setdefault(
+        VERSION_BIND,
+        {
+            "url": uri,
+            "isolation_level": "AUTOCOMMIT",
+            "pool_reset_on_return": None,
+            "pool_pre_ping": False,
+            "pool_size": 1,  # one per thread that asks at once; more overflow and are closed
+        },
+    )
 
 
 def personal_cookies(app: Flask) -> tuple[str, str]:
@@ -113,7 +137,7 @@ class CatalogueTags:
     def engine(self) -> Engine:
         if self._engine is None:
             with self.app.app_context():
-                self._engine = db.engine
+                self._engine = db.engines.get(VERSION_BIND, db.engine)
         return self._engine
 
     def tag_for(self, environ: dict[str, Any]) -> str | None:
