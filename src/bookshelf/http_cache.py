@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from typing import Any
 
 from flask import Flask, current_app, request, session
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
@@ -55,7 +55,7 @@ CATALOGUE_VIEWS = frozenset(
 )
 # Cookies those views read that only change how the page looks: part of the key.
 DISPLAY_COOKIES = (LANGUAGE_COOKIE, "book_list_prefs")
-VERSION_QUERY = text("SELECT version FROM catalogue_count WHERE id = 1")
+VERSION_SQL = "SELECT version FROM catalogue_count WHERE id = 1"
 PRIVATE = "private, no-cache"
 VARY = ("Cookie", "Accept-Language")
 TAG_KEY = "bookshelf.catalogue_etag"
@@ -71,12 +71,29 @@ StartResponse = Callable[..., Any]
 
 def catalogue_version(engine: Engine) -> int | None:
     """The number every catalogue write bumps; None before migration 0012, or when the
-    database does not answer (the view then meets the failure and answers it as usual)."""
+    database does not answer (the view then meets the failure and answers it as usual).
+
+    On the driver's own cursor: SQLAlchemy's statement machinery cost half of this read, as
+    measured, and a constant query needs none of it."""
     try:
-        with engine.connect() as connection:
-            return connection.scalar(VERSION_QUERY)
+        connection = engine.raw_connection()
     except SQLAlchemyError:
         return None
+    row, dropped = None, False
+    cursor = connection.cursor()
+    try:
+        cursor.execute(VERSION_SQL)
+        row = cursor.fetchone()
+    except engine.dialect.loaded_dbapi.Error as error:
+        dropped = engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor)
+    finally:
+        with suppress(engine.dialect.loaded_dbapi.Error):
+            cursor.close()
+    if dropped:
+        connection.invalidate()  # replaced on the next checkout
+    else:
+        connection.close()  # back to the pool
+    return None if row is None else int(row[0])
 
 
 def add_version_bind(app: Flask) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 from test_api import bearer, token_for
 
 from bookshelf import create_app
@@ -33,19 +35,30 @@ PAGES = [
 PUBLIC = "public, max-age=0, s-maxage=10"
 
 
+@dataclass
+class DatabaseUse:
+    checkouts: int = 0  # connections taken from any pool (the app's, the version's)
+    statements: list[str] = field(default_factory=list)  # sent through SQLAlchemy
+
+
 @contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement sent while the block runs, on any engine (the app's, the version's)."""
-    seen: list[str] = []
+def database_use() -> Iterator[DatabaseUse]:
+    """What the app asks of the database while the block runs, on any engine."""
+    use = DatabaseUse()
 
-    def record(_conn, _cursor, statement, _params, _context, _many) -> None:
-        seen.append(statement)
+    def checkout(*_args: object) -> None:
+        use.checkouts += 1
 
-    event.listen(Engine, "before_cursor_execute", record)
+    def statement(_conn, _cursor, sql, _params, _context, _many) -> None:
+        use.statements.append(sql)
+
+    event.listen(Pool, "checkout", checkout)
+    event.listen(Engine, "before_cursor_execute", statement)
     try:
-        yield seen
+        yield use
     finally:
-        event.remove(Engine, "before_cursor_execute", record)
+        event.remove(Pool, "checkout", checkout)
+        event.remove(Engine, "before_cursor_execute", statement)
 
 
 def version(app: Flask) -> int:
@@ -65,11 +78,21 @@ def test_a_visitor_revalidates_with_304_and_no_catalogue_query(
     assert etag.startswith(f'W/"{version(app)}-')
     assert first.headers["Cache-Control"] == PUBLIC
     assert {"Cookie", "Accept-Language"} <= set(first.vary)
-    with statements() as sent:
+    with database_use() as use:
         again = client.get(path, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.get_data() == b""
     assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == PUBLIC
-    assert sent == ["SELECT version FROM catalogue_count WHERE id = 1"]
+    # One connection, for the version (read on the driver's cursor); the view would take a
+    # second one and send its queries through SQLAlchemy.
+    assert (use.checkouts, use.statements) == (1, [])
+
+
+def test_the_same_listeners_see_a_views_work(app: Flask, client: FlaskClient) -> None:
+    add_books(app, make_rows(3))
+    with database_use() as use:
+        assert client.get("/books").status_code == 200
+    assert use.checkouts == 2
+    assert any("FROM books" in sql for sql in use.statements)
 
 
 def test_the_tag_follows_the_language_the_address_and_the_release(
