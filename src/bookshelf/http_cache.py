@@ -75,19 +75,20 @@ def catalogue_version(engine: Engine) -> int | None:
 
     On the driver's own cursor: SQLAlchemy's statement machinery cost half of this read, as
     measured, and a constant query needs none of it."""
+    driver_error = engine.dialect.loaded_dbapi.Error
     try:
         connection = engine.raw_connection()
-    except SQLAlchemyError:
+    except (SQLAlchemyError, driver_error):  # the pool hands on the driver's own errors
         return None
     row, dropped = None, False
     cursor = connection.cursor()
     try:
         cursor.execute(VERSION_SQL)
         row = cursor.fetchone()
-    except engine.dialect.loaded_dbapi.Error as error:
+    except driver_error as error:
         dropped = engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor)
     finally:
-        with suppress(engine.dialect.loaded_dbapi.Error):
+        with suppress(driver_error):
             cursor.close()
     if dropped:
         connection.invalidate()  # replaced on the next checkout
