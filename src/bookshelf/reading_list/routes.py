@@ -5,13 +5,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from bookshelf.extensions import csrf, db
+from bookshelf.extensions import db
 from bookshelf.ids import parse_id
 from bookshelf.models import Book
 from bookshelf.reading_list import bp
 from bookshelf.reading_list.cookie import MAX_BOOKS, load_reading_list, save_reading_list
 from bookshelf.safe_redirect import local_target
-from bookshelf.same_origin import protect_same_origin
+from bookshelf.same_origin import same_origin_only
 
 
 def books_in_order(book_ids: list[int]) -> list[Book]:
@@ -33,9 +33,8 @@ def index() -> Response:
 # The book page's button has no token (the page has no session: it is the same for every
 # visitor, and cacheable); the browser's word on where the form came from stands in for it.
 @bp.post("")
-@csrf.exempt
+@same_origin_only
 def add() -> Response:
-    protect_same_origin()
     book_ids, _unreadable = load_reading_list()
     target = local_target(request.form.get("next")) or url_for("reading_list.index")
     book_id = request.form.get("book_id", type=parse_id)
