@@ -116,6 +116,11 @@ def add_version_bind(app: Flask) -> None:
     )
 
 
+def shared_cache_control(app: Flask) -> str:
+    """For a request without cookies: browsers revalidate, shared caches keep it a moment."""
+    return f"public, max-age=0, s-maxage={app.config['SHARED_CACHE_SECONDS']}"
+
+
 def personal_cookies(app: Flask) -> tuple[str, str]:
     """Cookies that may make an answer this person's own: a session or a remember cookie."""
     remember = app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
@@ -141,15 +146,12 @@ class CatalogueTags:
             cookies = "HTTP_COOKIE" in environ
             headers = [
                 ("ETag", quote_etag(tag, weak=True)),
-                ("Cache-Control", PRIVATE if cookies else self.public()),
+                ("Cache-Control", PRIVATE if cookies else shared_cache_control(self.app)),
                 ("Vary", ", ".join(VARY)),
             ]
             start_response("304 NOT MODIFIED", headers)
             return []
         return self.wsgi_app(environ, start_response)
-
-    def public(self) -> str:
-        return f"public, max-age=0, s-maxage={self.app.config['SHARED_CACHE_SECONDS']}"
 
     @property
     def engine(self) -> Engine:
@@ -209,7 +211,7 @@ class CatalogueTags:
         if self.app.config.get("API_RATE_LIMIT"):
             return False
         accept = environ.get("HTTP_ACCEPT")
-        return accept is None or parse_accept_header(accept, MIMEAccept).best_match(API_TYPES)
+        return accept is None or bool(parse_accept_header(accept, MIMEAccept).best_match(API_TYPES))
 
 
 def add_cache_headers(response: Response) -> Response:
@@ -221,11 +223,10 @@ def add_cache_headers(response: Response) -> Response:
         response.vary.update(VARY)
     if tag is not None and response.status_code == 200 and not sets_cookie:
         response.set_etag(tag, weak=True)
-        if request.cookies:
-            response.headers["Cache-Control"] = PRIVATE
-        else:
-            shared = current_app.config["SHARED_CACHE_SECONDS"]
-            response.headers["Cache-Control"] = f"public, max-age=0, s-maxage={shared}"
+        private = bool(request.cookies)
+        response.headers["Cache-Control"] = (
+            PRIVATE if private else shared_cache_control(current_app)
+        )
         return response
     personal = "Authorization" in request.headers or any(
         name in request.cookies for name in personal_cookies(current_app)
