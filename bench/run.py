@@ -125,6 +125,8 @@ class Target:
     name: str
     path: str
     ids: tuple[int, int] | None = None
+    # Sent with every request, e.g. the If-None-Match of a revalidation.
+    headers: tuple[tuple[str, str], ...] = ()
 
     def sample_path(self) -> str:
         return self.path.replace("{id}", str(self.ids[0])) if self.ids else self.path
@@ -173,13 +175,26 @@ class Processes:
 
 
 def http_get(port: int, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    status, _headers, body = http_exchange(port, path, timeout)
+    return status, body
+
+
+def http_exchange(
+    port: int, path: str, timeout: float = 10.0
+) -> tuple[int, http.client.HTTPMessage, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         connection.request("GET", path)
         response = connection.getresponse()
-        return response.status, response.read()
+        return response.status, response.headers, response.read()
     finally:
         connection.close()
+
+
+def revalidation(port: int, name: str, path: str) -> Target:
+    """PATH asked for again with the ETag of its first answer: a warm browser or nginx."""
+    _status, headers, _body = http_exchange(port, path)
+    return Target(name, path, headers=(("If-None-Match", headers.get("ETag", "")),))
 
 
 def child_pids(pid: int) -> list[int]:
@@ -336,6 +351,8 @@ def run_wrk(port: int, target: Target, connections: int, seconds: int) -> dict[s
         str(WRK_SCRIPT),
         f"http://127.0.0.1:{port}{target.path if not target.ids else '/'}",
     ]
+    for name, value in target.headers:
+        cmd[1:1] = ["-H", f"{name}: {value}"]
     if target.ids:
         cmd += ["--", target.path, str(target.ids[0]), str(target.ids[1])]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)
@@ -618,6 +635,9 @@ def bench_baselines(results: Results, procs: Processes, cat: Catalogue) -> None:
             Entry(servers.enter_context(serving(procs, PRODUCTION, spec, env, ready))[0], t, meta)
             for spec, t, ready in specs
         ]
+        # The same /books, revalidated: 304 from the catalogue version (bookshelf.http_cache).
+        app_port = group[0].port
+        group.insert(1, Entry(app_port, revalidation(app_port, "books_304", "/books"), meta))
         measure_group(results, group, modes)
     if not results.settings.servers:
         return

@@ -72,7 +72,8 @@ def app(database_uri: str, app_settings: dict[str, Any], tmp_path: Path) -> Iter
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+        for engine in db.engines.values():  # the app's own, and the catalogue version's
+            engine.dispose()
 
 
 def truncate_all() -> None:

@@ -26,11 +26,17 @@ def app_config(database_uri: str, **extra: object) -> dict[str, object]:
     }
 
 
-def csrf_token(client: FlaskClient, path: str = "/") -> str:
-    """The real token, read from a rendered form, as a browser would get it."""
-    match = CSRF_INPUT.search(client.get(path).get_data(as_text=True))
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
+def csrf_token(client: FlaskClient, path: str | None = None) -> str:
+    """The real token, read from a rendered form, as a browser would get it.
+
+    Without a path: the home page's (a signed-in reader's sign-out form), else the sign-in
+    form's; a visitor's catalogue pages carry no form with a token.
+    """
+    for page in [path] if path else ["/", "/login"]:
+        match = CSRF_INPUT.search(client.get(page).get_data(as_text=True))
+        if match:
+            return match.group(1)
+    raise AssertionError(f"no CSRF token on {path or '/ or /login'}")
 
 
 def add_books(app: Flask, rows: list[dict[str, object]]) -> list[int]:

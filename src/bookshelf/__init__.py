@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bookshelf.config import build_config, check_production_secret, prepare_data_paths
 from bookshelf.extensions import babel, csrf, db, limiter, login_manager
+from bookshelf.http_cache import add_version_bind, register_http_cache
 from bookshelf.ids import IdConverter
 from bookshelf.middleware import MethodOverrideMiddleware
 from bookshelf.security import register_security_headers
@@ -54,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_commands(app)
     register_security_headers(app)
+    register_http_cache(app)
     app.wsgi_app = MethodOverrideMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:
         proxies = app.config["TRUSTED_PROXIES"]
@@ -85,6 +87,7 @@ def register_extensions(app: Flask) -> None:
     from bookshelf.urls import template_url_for
     from bookshelf.users.sessions import load_user
 
+    add_version_bind(app)  # before db.init_app, which creates the engines
     db.init_app(app)
     register_migrations(app)
     csrf.init_app(app)

@@ -74,6 +74,8 @@ def build_config(instance_path: str, debug: bool) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
+        # How long nginx or a CDN may keep a visitor's catalogue page (bookshelf.http_cache).
+        "SHARED_CACHE_SECONDS": int(os.environ.get("SHARED_CACHE_SECONDS", "10")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": not development,

@@ -10,6 +10,7 @@ from babel import dates as babel_dates
 from babel.support import NullTranslations
 from flask import Blueprint, Flask, current_app, g, redirect, request, url_for
 from flask_babel import get_locale, get_translations
+from werkzeug.datastructures import LanguageAccept
 from werkzeug.wrappers import Response
 
 from bookshelf.errors import wants_problem_json
@@ -103,16 +104,30 @@ def select_locale() -> str:
     # only make logs and bug reports harder to match. Pages follow the reader.
     if wants_problem_json():
         return DEFAULT_LANGUAGE
-    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    return page_locale(request.cookies.get(LANGUAGE_COOKIE), request.accept_languages)
+
+
+def page_locale(chosen: str | None, accepted: LanguageAccept) -> str:
+    """A page's language: the switcher's cookie, else the browser's preference, else English.
+    Also used before Flask sees the request (bookshelf.http_cache)."""
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(LANGUAGES.keys()) or DEFAULT_LANGUAGE
+    return accepted.best_match(LANGUAGES.keys()) or DEFAULT_LANGUAGE
 
 
-@bp.post("/language")
+@bp.get("/language")
 def set_language() -> Response:
-    response = redirect(local_target(request.form.get("next")) or url_for("main.home"), code=303)
-    language = request.form.get("language")
+    """The footer's language links: remember the choice in a cookie and go back.
+
+    A GET, and exempt from CSRF by design: it changes nothing but the visitor's own display
+    preference, which they can change back with one click, and anyone may link to a page in
+    either language anyway. A form with a token here would give every page a session and a
+    session cookie, making the whole catalogue personal and uncacheable.
+    """
+    response = redirect(local_target(request.args.get("next")) or url_for("main.home"), code=303)
+    # Never kept by a cache: the redirect carries this visitor's cookie.
+    response.headers["Cache-Control"] = "no-store"
+    language = request.args.get("language")
     if language in LANGUAGES:
         response.set_cookie(
             LANGUAGE_COOKIE,

@@ -249,7 +249,6 @@ def test_create_admin_command(app: Flask) -> None:
         ("/logout", {}),
         ("/reading-list", {"book_id": "1"}),
         ("/reading-list", {"_method": "DELETE"}),
-        ("/language", {"language": "ru"}),
         ("/users/{anna}/tokens", {"name": "script"}),
         ("/books", {"title": "T", "author": "A", "pages_num": "1"}),
     ],

@@ -23,15 +23,12 @@ def test_accept_language_picks_russian(client: FlaskClient) -> None:
 
 
 def test_the_switcher_remembers_the_choice_over_accept_language(client: FlaskClient) -> None:
-    response = client.post(
-        "/language",
-        data={"language": "ru", "next": "/books?sort=title", "csrf_token": csrf_token(client)},
-    )
+    response = client.get("/language", query_string={"language": "ru", "next": "/books?sort=title"})
     assert response.status_code == 303 and response.headers["Location"] == "/books?sort=title"
     assert "lang=ru" in response.headers["Set-Cookie"]
     html = client.get("/books", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="ru">' in html and "Сортировка" in html
-    back = client.post("/language", data={"language": "en", "csrf_token": csrf_token(client)})
+    back = client.get("/language", query_string={"language": "en"})
     assert back.headers["Location"] == "/"
     assert '<html lang="en">' in client.get("/").get_data(as_text=True)
 
@@ -42,14 +39,16 @@ def test_the_switcher_remembers_the_choice_over_accept_language(client: FlaskCli
 def test_switcher_rejects_unknown_languages_and_foreign_redirects(
     client: FlaskClient, bad: dict[str, str]
 ) -> None:
-    response = client.post("/language", data={**bad, "csrf_token": csrf_token(client)})
+    response = client.get("/language", query_string=bad)
     assert response.headers["Location"] == "/"
     if bad["language"] == "xx":
         assert "Set-Cookie" not in response.headers or "lang=" not in response.headers["Set-Cookie"]
 
 
-def test_switcher_needs_csrf(client: FlaskClient) -> None:
-    assert client.post("/language", data={"language": "ru"}).status_code == 400
+def test_switcher_sets_only_the_language_cookie(client: FlaskClient) -> None:
+    """No session and no token: the language is a display preference (see set_language)."""
+    response = client.get("/language", query_string={"language": "ru"})
+    assert [c.split("=", 1)[0] for c in response.headers.getlist("Set-Cookie")] == ["lang"]
 
 
 def test_flash_messages_form_errors_plurals_and_dates_are_translated(

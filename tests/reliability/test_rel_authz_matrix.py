@@ -154,12 +154,6 @@ HTML_CASES = [
         ),
     ),
     Case(
-        "i18n.set_language",
-        "POST",
-        "public",
-        lambda c, w, t: c.post("/language", data=with_csrf({"language": "ru"}, t)),
-    ),
-    Case(
         "reading_list.add",
         "POST",
         "public",

@@ -74,6 +74,14 @@ LINK_HEADER = {
         "schema": {"type": "string"},
     }
 }
+CATALOGUE_ETAG_HEADER = {
+    "ETag": {
+        "description": "Weak validator of this page of the catalogue, absent for a request "
+        "with a token or a session cookie; send it as If-None-Match to get 304 while "
+        "nothing in the catalogue changed.",
+        "schema": {"type": "string"},
+    },
+}
 
 
 def operation(
@@ -148,10 +156,12 @@ def book_response(book: Book, status: int = 200) -> tuple[Book, int, dict[str, s
 @bp.route("/books", endpoint="books")
 class Books(MethodView):
     @bp.arguments(BookListArgsSchema, location="query")
-    @bp.response(200, BookPageSchema, headers=LINK_HEADER)
+    @bp.response(200, BookPageSchema, headers={**LINK_HEADER, **CATALOGUE_ETAG_HEADER})
+    @bp.alt_response(304, response="NOT_MODIFIED")
     @operation("listBooks", 404, 422)
     def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-        """List books: keyset pagination (follow `links`), or ranked full-text search with `q`."""
+        """List books: keyset pagination (follow `links`), or ranked full-text search with `q`.
+        Send the ETag back as If-None-Match to get 304 while the catalogue is unchanged."""
         if args.get("q"):
             filters = Filters(args.get("author"), args.get("year_from"), args.get("year_to"))
             page = search_page(

@@ -11,6 +11,7 @@ from bookshelf.models import Book
 from bookshelf.reading_list import bp
 from bookshelf.reading_list.cookie import MAX_BOOKS, load_reading_list, save_reading_list
 from bookshelf.safe_redirect import local_target
+from bookshelf.same_origin import same_origin_only
 
 
 def books_in_order(book_ids: list[int]) -> list[Book]:
@@ -29,7 +30,10 @@ def index() -> Response:
     return response
 
 
+# The book page's button has no token (the page has no session: it is the same for every
+# visitor, and cacheable); the browser's word on where the form came from stands in for it.
 @bp.post("")
+@same_origin_only
 def add() -> Response:
     book_ids, _rewrite = load_reading_list()
     target = local_target(request.form.get("next")) or url_for("reading_list.index")

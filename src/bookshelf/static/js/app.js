@@ -16,8 +16,8 @@ document.addEventListener("DOMContentLoaded", () => {
     button.hidden = false;
     button.addEventListener("click", () => button.closest(".flash").remove());
   }
-  // Submit the sort/page-size and language forms as soon as a choice is made.
-  for (const select of document.querySelectorAll(".list-controls select, .language-form select")) {
+  // Submit the sort/page-size form as soon as a choice is made.
+  for (const select of document.querySelectorAll(".list-controls select")) {
     select.addEventListener("change", () => select.form.requestSubmit());
   }
   // A cover over the limit is named beside its field before the upload starts, so the other
