@@ -1,14 +1,14 @@
 """books: a BRIN index on id (PostgreSQL), so a search can read only its newest matches
 
-Revision ID: 0012_search_recent_brin
-Revises: 0011_unknown_pages
+Revision ID: 0013_search_recent_brin
+Revises: 0012_catalogue_version
 Create Date: 2026-11-29
 """
 
 from alembic import op
 
-revision = "0012_search_recent_brin"
-down_revision = "0011_unknown_pages"
+revision = "0013_search_recent_brin"
+down_revision = "0012_catalogue_version"
 branch_labels = None
 depends_on = None
 
