@@ -90,9 +90,23 @@ def test_a_visitor_revalidates_with_304_and_no_catalogue_query(
 def test_the_same_listeners_see_a_views_work(app: Flask, client: FlaskClient) -> None:
     add_books(app, make_rows(3))
     with database_use() as use:
-        assert client.get("/books").status_code == 200
-    assert use.checkouts == 2
+        assert client.get("/search?term=book").status_code == 200
+    assert use.checkouts == 2  # the version first, on its own, then the view
     assert any("FROM books" in sql for sql in use.statements)
+
+
+def test_the_list_and_the_book_page_read_the_version_with_their_rows(
+    app: Flask, client: FlaskClient
+) -> None:
+    [book_id, *_rest] = add_books(app, make_rows(3))
+    for path in ("/books", "/books?last=1", f"/books?after={book_id}", f"/books/{book_id}"):
+        with database_use() as use:
+            page = client.get(path)
+        assert page.status_code == 200
+        assert page.headers["ETag"].startswith(f'W/"{version(app)}-'), path
+        # One connection: no separate read of the version before the view.
+        assert use.checkouts == 1, path
+        assert any("FROM books" in sql for sql in use.statements)
 
 
 def test_the_tag_follows_the_language_the_address_and_the_release(

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, func, literal_column, select, text, tuple_
 
 from bookshelf.extensions import db
+from bookshelf.http_cache import note_version
 from bookshelf.models import Book
 
 DEFAULT_PER_PAGE = 20
@@ -74,10 +75,14 @@ SUMMARY_COLUMNS = (
     Book.rating_count,
     Book.cover,
 )
-# The catalogue's size rides along with a summary page's rows: the database reads the one-row
-# counter once for the statement, and the page saves a round trip of its own.
+# The catalogue's size and version ride along with a page's rows: the database reads the
+# one-row counter once for the statement, and the page saves a round trip of its own (the
+# version is what a visitor's ETag is made of: bookshelf.http_cache).
 CATALOGUE_TOTAL = literal_column("(SELECT books FROM catalogue_count WHERE id = 1)").label(
     "catalogue_total"
+)
+CATALOGUE_VERSION = literal_column("(SELECT version FROM catalogue_count WHERE id = 1)").label(
+    "catalogue_version"
 )
 
 
@@ -142,18 +147,25 @@ def list_books(
     With `summary`, the books are read-only rows of SUMMARY_COLUMNS, enough for a list page.
     """
     sort = SORT_ORDERS[sort_name]
-    base = select(*SUMMARY_COLUMNS, CATALOGUE_TOTAL) if summary else select(Book)
+    base = select(*SUMMARY_COLUMNS, CATALOGUE_TOTAL, CATALOGUE_VERSION) if summary else select(Book)
 
     def fetch(query: Select[Any]) -> list[Any]:
-        return list(db.session.execute(query).all() if summary else db.session.scalars(query))
+        if not summary:
+            return list(db.session.scalars(query))
+        rows = list(db.session.execute(query).all())
+        note_version(rows[0].catalogue_version if rows else None)
+        return rows
 
     anchor_id = after if after is not None else before
     if anchor_id is not None:
-        values = db.session.execute(select(*sort.columns).where(Book.id == anchor_id)).first()
-        if values is None:
+        found = db.session.execute(
+            select(*sort.columns, CATALOGUE_VERSION).where(Book.id == anchor_id)
+        ).first()
+        if found is None:
             raise AnchorNotFound(anchor_id)
+        note_version(found[-1])
         forward = after is not None
-        seek = _seek_values(sort, list(values), forward)
+        seek = _seek_values(sort, list(found[:-1]), forward)
         query = _ordered(base.where(seek), sort, not forward)
         rows = fetch(query.limit(per_page + 1))
         more = len(rows) > per_page
@@ -199,8 +211,11 @@ def catalogue_size() -> CatalogueSize:
     """How many books there are, exact at any size: one row kept by database triggers in the
     same transaction as every insert, delete and truncate (migration 0009), so no request
     counts the table."""
-    count = db.session.scalar(text("SELECT books FROM catalogue_count WHERE id = 1"))
-    return CatalogueSize(int(count or 0), exact=True)
+    row = db.session.execute(
+        text("SELECT books, version FROM catalogue_count WHERE id = 1")
+    ).first()
+    note_version(row.version if row is not None else None)
+    return CatalogueSize(int(row.books if row is not None else 0), exact=True)
 
 
 def latest_books(limit: int = 5) -> list[Book]:

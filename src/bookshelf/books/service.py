@@ -7,8 +7,11 @@ No HTTP here: the outcomes are exceptions that each interface turns into its own
 from __future__ import annotations
 
 from flask_login import current_user
+from sqlalchemy import select
 
+from bookshelf.books.queries import CATALOGUE_VERSION
 from bookshelf.extensions import db
+from bookshelf.http_cache import note_version
 from bookshelf.models import Book
 
 
@@ -32,9 +35,12 @@ def get_book(book_id: int, *, check_owner: bool = True) -> Book:
     Safe by default: a caller that forgets the argument refuses strangers rather than letting
     them change the book; pages and endpoints that only show it pass check_owner=False.
     """
-    book = db.session.get(Book, book_id)
-    if book is None:
+    # The catalogue's version comes with the book, for a visitor's ETag (bookshelf.http_cache).
+    found = db.session.execute(select(Book, CATALOGUE_VERSION).where(Book.id == book_id)).first()
+    if found is None:
         raise BookNotFound(book_id)
+    book, version = found
+    note_version(version)
     if check_owner and not current_user.can_change(book):
         raise NotAllowed(book_id)
     return book
