@@ -93,6 +93,12 @@ class BookPage:
     has_prev: bool
     has_next: bool
 
+    def last_rows(self, count: int) -> BookPage:
+        """The last page cut to its own size, from a full page read from the end of the list."""
+        if count >= len(self.books):
+            return self
+        return BookPage(self.books[-count:], None, has_prev=True, has_next=False)
+
     @property
     def catalogue_size(self) -> CatalogueSize | None:
         """The size read with a summary page's rows; None for Book objects or no rows."""

@@ -56,20 +56,20 @@ def index() -> str | Response:
             404,
             description=_("Pages past %(num)d are reached with Next and Last.", num=MAX_JUMP_PAGE),
         )
-    # The last page holds what is left over, so that its number is the number of pages: its
-    # size must be known first. Every other page reads the size along with its rows.
-    size = catalogue_size() if last and after is None and before is None else None
-    limit = size.last_page_size(per_page) if size is not None else per_page
     try:
         books_page = list_books(
-            sort, limit, page=page, after=after, before=before, last=last, summary=True
+            sort, per_page, page=page, after=after, before=before, last=last, summary=True
         )
     except AnchorNotFound:
         flash(_("The list changed while you were reading it; here is its first page."), "warning")
         return redirect(url_for("books.index", sort=sort, per_page=per_page))
     if not books_page.books and page > 1:
         abort(404, description=_("That page is past the end of the list."))
-    size = size or books_page.catalogue_size or catalogue_size()
+    # The size comes with the rows (one statement), or on its own for an empty list.
+    size = books_page.catalogue_size or catalogue_size()
+    if last and after is None and before is None:
+        # The last page holds what is left over, so that its number is the number of pages.
+        books_page = books_page.last_rows(size.last_page_size(per_page))
     response = make_response(
         render_template(
             "books/index.html",
