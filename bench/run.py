@@ -630,14 +630,17 @@ def bench_baselines(results: Results, procs: Processes, cat: Catalogue) -> None:
                 Target("baseline_raw", "/raw/books"),
                 "/raw/healthz",
             ),
+            ("bench.baselines.flask_hello:app", Target("baseline_flask", "/"), "/"),
         ]
         group = [
             Entry(servers.enter_context(serving(procs, PRODUCTION, spec, env, ready))[0], t, meta)
             for spec, t, ready in specs
         ]
-        # The same /books, revalidated: 304 from the catalogue version (bookshelf.http_cache).
+        # The same /books, revalidated: 304 from the catalogue version (bookshelf.http_cache);
+        # and the app's /healthz, beside the Flask hello baseline.
         app_port = group[0].port
         group.insert(1, Entry(app_port, revalidation(app_port, "books_304", "/books"), meta))
+        group.insert(2, Entry(app_port, Target("healthz", "/healthz"), meta))
         measure_group(results, group, modes)
     if not results.settings.servers:
         return
