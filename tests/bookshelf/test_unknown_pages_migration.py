@@ -61,3 +61,36 @@ def test_unknown_pages_up_down_and_search(
         ]
         db.session.remove()
         db.engine.dispose()
+
+
+def book_indexes() -> set[str]:
+    # From the catalogs: SQLAlchemy's inspector skips expression indexes on SQLite.
+    if db.engine.dialect.name == "postgresql":
+        sql = "SELECT indexname FROM pg_indexes WHERE tablename = 'books'"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'books'"
+    names = set(db.session.execute(text(sql)).scalars())
+    db.session.rollback()
+    return names
+
+
+def test_pages_sort_has_one_index(empty_database: str) -> None:
+    """Sorting by pages reads the coalesce(pages_num, 0) index; the plain one, which nothing
+    read any more, is gone (and comes back on the way down)."""
+    app = create_app(app_config(empty_database))
+    with app.app_context():
+        upgrade()
+        assert "ix_books_pages_sort_id" in book_indexes()
+        assert "ix_books_pages_num_id" not in book_indexes()
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = db.session.execute(
+                text("EXPLAIN SELECT id FROM books ORDER BY coalesce(pages_num, 0), id LIMIT 21")
+            ).scalars()
+            assert "ix_books_pages_sort_id" in "\n".join(plan)
+            db.session.rollback()
+        db.session.remove()
+        downgrade(revision="0013_search_recent_brin")
+        assert "ix_books_pages_num_id" in book_indexes()
+        db.session.remove()
+        db.engine.dispose()
