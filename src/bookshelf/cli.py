@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 import time
-from math import floor
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from math import floor
 from typing import Any
 
 import click
