@@ -39,7 +39,9 @@ def test_short_soak(tmp_path: Path) -> None:
         assert row["tracebacks"] == 0, row
 
     steady = rows["steady"]
-    assert steady["requests"] > 100 and steady["acknowledged_writes"] > 10, steady
+    # Enough traffic to mean something, not a speed target (make bench has those): a machine
+    # busy with other work served 91 requests in these 3 s, a quiet one about 300.
+    assert steady["requests"] > 40 and steady["acknowledged_writes"] > 10, steady
     assert steady["errors"] == {}, steady  # no 5xx, no 4xx, no connection errors
     assert all(growth < 20 for growth in steady["notes"]["rss_growth_mib"].values()), steady
 
