@@ -43,18 +43,23 @@ def database_answers() -> bool:
             connection = engine.raw_connection()
         except (SQLAlchemyError, driver_error):  # the pool hands on the driver's own errors
             return False
-        cursor = connection.cursor()
+        cursor, dropped = None, False
         try:
+            cursor = connection.cursor()
             cursor.execute("SELECT 1")
             return cursor.fetchone() == (1,)
         except driver_error as error:
-            if not engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor):
+            dropped = engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor)
+            if not dropped:
                 return False
-            connection.invalidate()  # replaced by the next checkout
         finally:
-            with suppress(driver_error):
-                cursor.close()
-            connection.close()  # back to the pool (an invalidated one is only let go)
+            if cursor is not None:
+                with suppress(driver_error):
+                    cursor.close()
+            if dropped:
+                connection.invalidate()  # replaced by the next checkout
+            else:
+                connection.close()  # back to the pool
     return False
 
 
