@@ -6,8 +6,8 @@ that before-request hook), and sign-in and password-reset requests (view decorat
 check by themselves; the header hook writes their Retry-After). Every other page would run
 the limiter's code only to find that no limit applies, so its hooks go on those blueprints
 alone: the library's own functions, first among each blueprint's hooks. The app-wide hooks
-(CSRF, over-long URLs) now come before the check: an over-long API address gets its 414
-without counting against the limit.
+registered after the limiter's (the over-long URL check) now come before the check: an
+over-long API address gets its 414 without counting against the limit.
 """
 
 from __future__ import annotations
