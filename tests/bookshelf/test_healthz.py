@@ -36,7 +36,7 @@ def round_trips(tmp_path: Path) -> Iterator[list[Path]]:
             dbapi_connection.pgconn.untrace()
             files.pop(id(dbapi_connection)).close()
 
-    event.listen(Pool, "checkout", trace)
+    event.listen(Pool, "checkout", trace, insert=True)  # before the idle ping, to count it
     event.listen(Pool, "checkin", untrace)
     try:
         yield traces
