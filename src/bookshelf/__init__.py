@@ -13,10 +13,11 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bookshelf.config import build_config, check_production_secret, prepare_data_paths
-from bookshelf.extensions import babel, csrf, db, limiter, login_manager
+from bookshelf.extensions import babel, csrf, db, login_manager
 from bookshelf.http_cache import add_version_bind, register_http_cache
 from bookshelf.ids import IdConverter
 from bookshelf.middleware import MethodOverrideMiddleware
+from bookshelf.ratelimits import init_rate_limits
 from bookshelf.security import register_security_headers
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -97,7 +98,7 @@ def register_extensions(app: Flask) -> None:
     # "enabled" flag as its default: say it for each app, or one app built with limits off
     # (a test, a load run) turns them off for the apps built after it.
     app.config.setdefault("RATELIMIT_ENABLED", True)
-    limiter.init_app(app)
+    init_rate_limits(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Please sign in to do that.")

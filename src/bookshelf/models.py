@@ -178,6 +178,16 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def last_modified(updated_at: dt.datetime | None, date_added: dt.date) -> dt.datetime:
+    """A book's updated_at in UTC; a row written by plain SQL without one counts from
+    date_added. For a Book (Book.last_modified) and for a row of its columns alike."""
+    if updated_at is None:
+        return dt.datetime.combine(date_added, dt.time(), dt.UTC)
+    if updated_at.tzinfo is None:
+        return updated_at.replace(tzinfo=dt.UTC)
+    return updated_at.astimezone(dt.UTC)
+
+
 class Book(db.Model):
     __tablename__ = "books"
     __table_args__ = (
@@ -242,11 +252,7 @@ class Book(db.Model):
 
     @property
     def last_modified(self) -> dt.datetime:
-        """updated_at in UTC; a row written by plain SQL without one counts from date_added."""
-        if self.updated_at is None:
-            return dt.datetime.combine(self.date_added, dt.time(), dt.UTC)
-        stamp = self.updated_at
-        return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
+        return last_modified(self.updated_at, self.date_added)
 
     def __repr__(self) -> str:
         return f"<Book {self.id} {self.title!r}>"

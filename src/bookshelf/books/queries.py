@@ -123,8 +123,9 @@ def _ordered(query: Select[Any], sort: SortOrder, reverse: bool) -> Select[Any]:
     return query.order_by(*(col.desc() if descending else col.asc() for col in sort.columns))
 
 
-def sort_key(sort_name: str, book: Book) -> list[Any]:
-    """The values a keyset cursor needs to continue after (or before) this book."""
+def sort_key(sort_name: str, book: Any) -> list[Any]:
+    """The values a keyset cursor needs to continue after (or before) this book (a Book, or a
+    row with its sort columns)."""
     return [
         (book.pages_num or 0) if col is PAGES_SORT else getattr(book, col.key)
         for col in SORT_ORDERS[sort_name].columns
@@ -147,20 +148,27 @@ def list_books(
     before: int | None = None,
     last: bool = False,
     summary: bool = False,
+    columns: Select[Any] | None = None,
 ) -> BookPage:
     """One page of books. `after`/`before` are the ids of the rows the page continues from.
 
-    With `summary`, the books are read-only rows of SUMMARY_COLUMNS, enough for a list page.
+    With `summary`, the books are read-only rows of SUMMARY_COLUMNS, enough for a list page;
+    with `columns` (a select from books), rows of that select.
     """
     sort = SORT_ORDERS[sort_name]
-    base = select(*SUMMARY_COLUMNS, CATALOGUE_TOTAL, CATALOGUE_VERSION) if summary else select(Book)
+    if summary:
+        base = select(*SUMMARY_COLUMNS, CATALOGUE_TOTAL, CATALOGUE_VERSION)
+    else:
+        base = select(Book) if columns is None else columns
 
     def fetch(query: Select[Any]) -> list[Any]:
-        if not summary:
-            return list(db.session.scalars(query))
-        rows = list(db.session.execute(query).all())
-        note_version(rows[0].catalogue_version if rows else None)
-        return rows
+        if summary:
+            rows = list(db.session.execute(query).all())
+            note_version(rows[0].catalogue_version if rows else None)
+            return rows
+        if columns is not None:
+            return list(db.session.execute(query).all())
+        return list(db.session.scalars(query))
 
     anchor_id = after if after is not None else before
     if anchor_id is not None:
@@ -192,20 +200,28 @@ def list_books(
 
 
 def seek_books(
-    sort_name: str, per_page: int, key: list[Any] | None, forward: bool = True
-) -> tuple[list[Book], bool]:
+    sort_name: str,
+    per_page: int,
+    key: list[Any] | None,
+    forward: bool = True,
+    columns: Select[Any] | None = None,
+) -> tuple[list[Any], bool]:
     """Up to per_page books after (forward) or before `key`, in list order, and whether more
-    lie beyond them in that direction. key=None starts at that end of the list.
+    lie beyond them in that direction. key=None starts at that end of the list. Book objects,
+    or with `columns` (a select from books) rows of that select.
 
     Unlike list_books' `after`/`before`, the key holds the sort values themselves, so a page
     can continue from a book that was deleted meanwhile.
     """
     sort = SORT_ORDERS[sort_name]
-    query = select(Book)
+    query = select(Book) if columns is None else columns
     if key is not None:
         query = query.where(_seek_values(sort, key, forward))
     query = _ordered(query, sort, reverse=not forward).limit(per_page + 1)
-    rows = list(db.session.scalars(query))
+    if columns is None:
+        rows: list[Any] = list(db.session.scalars(query))
+    else:
+        rows = list(db.session.execute(query).all())
     more = len(rows) > per_page
     rows = rows[:per_page]
     if not forward:
