@@ -25,18 +25,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from contextlib import suppress
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, session
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header, parse_cookie, parse_etags, quote_etag
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
+from bookshelf.database import raw_fetchone
 from bookshelf.extensions import db
 from bookshelf.i18n import DEFAULT_LANGUAGE, LANGUAGE_COOKIE, page_locale
 from bookshelf.revision import current_commit
@@ -77,29 +76,8 @@ StartResponse = Callable[..., Any]
 
 def catalogue_version(engine: Engine) -> int | None:
     """The number every catalogue write bumps; None before migration 0012, or when the
-    database does not answer (the view then meets the failure and answers it as usual).
-
-    On the driver's own cursor: SQLAlchemy's statement machinery cost half of this read, as
-    measured, and a constant query needs none of it."""
-    driver_error = engine.dialect.loaded_dbapi.Error
-    try:
-        connection = engine.raw_connection()
-    except (SQLAlchemyError, driver_error):  # the pool hands on the driver's own errors
-        return None
-    row, dropped = None, False
-    cursor = connection.cursor()
-    try:
-        cursor.execute(VERSION_SQL)
-        row = cursor.fetchone()
-    except driver_error as error:
-        dropped = engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor)
-    finally:
-        with suppress(driver_error):
-            cursor.close()
-    if dropped:
-        connection.invalidate()  # replaced on the next checkout
-    else:
-        connection.close()  # back to the pool
+    database does not answer (the view then meets the failure and answers it as usual)."""
+    row, _dropped = raw_fetchone(engine, VERSION_SQL)
     return None if row is None else int(row[0])
 
 

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from contextlib import suppress
-
 from flask import current_app, render_template
 from flask_login import current_user
-from sqlalchemy.exc import SQLAlchemyError
 
 from bookshelf.books.queries import catalogue_size, latest_books
+from bookshelf.database import raw_fetchone
 from bookshelf.extensions import db
 from bookshelf.http_cache import VERSION_BIND
 from bookshelf.main import bp
@@ -37,29 +35,10 @@ def database_answers() -> bool:
     restart) is replaced and asked once more: the answer is about the database, not about an
     old connection to it."""
     engine = db.engines.get(VERSION_BIND, db.engine)  # SQLite: the app's own, in-process
-    driver_error = engine.dialect.loaded_dbapi.Error
     for _attempt in range(2):
-        try:
-            connection = engine.raw_connection()
-        except (SQLAlchemyError, driver_error):  # the pool hands on the driver's own errors
-            return False
-        cursor, dropped = None, False
-        try:
-            cursor = connection.cursor()
-            cursor.execute("SELECT 1")
-            return cursor.fetchone() == (1,)
-        except driver_error as error:
-            dropped = engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor)
-            if not dropped:
-                return False
-        finally:
-            if cursor is not None:
-                with suppress(driver_error):
-                    cursor.close()
-            if dropped:
-                connection.invalidate()  # replaced by the next checkout
-            else:
-                connection.close()  # back to the pool
+        row, dropped = raw_fetchone(engine, "SELECT 1")
+        if not dropped:
+            return row == (1,)
     return False
 
 
