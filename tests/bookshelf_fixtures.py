@@ -52,6 +52,13 @@ def database_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield sqlalchemy_url(request.getfixturevalue("postgres_url"))
 
 
+# For a test about what only PostgreSQL has (a server, TRUNCATE): `database_uri` and the
+# fixtures on it take PostgreSQL alone, and the test runs rather than skips on SQLite.
+ON_POSTGRES = pytest.mark.parametrize(
+    "database_uri", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
+
 @pytest.fixture
 def app_settings() -> dict[str, Any]:
     """Extra configuration for the `app` fixture; a test package may override it."""

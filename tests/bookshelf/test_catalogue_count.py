@@ -7,7 +7,6 @@ import re
 import threading
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
@@ -16,6 +15,7 @@ from sqlalchemy import delete, func, insert, select, text
 from bookshelf import create_app
 from bookshelf.extensions import db
 from bookshelf.models import Book
+from bookshelf_fixtures import ON_POSTGRES
 from bookshelf_helpers import add_books, app_config, make_rows
 from support import temporary_sqlite_database
 
@@ -112,9 +112,7 @@ def test_the_counter_matches_count_after_concurrent_inserts_and_deletes(app: Fla
 
 
 # TRUNCATE is PostgreSQL's; on SQLite a DELETE without WHERE runs the row triggers.
-@pytest.mark.parametrize(
-    "database_uri", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
+@ON_POSTGRES
 def test_truncate_resets_the_counter(app: Flask) -> None:
     add_books(app, make_rows(7))
     with app.app_context():

@@ -17,6 +17,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
+from bookshelf_fixtures import ON_POSTGRES
+
 
 @pytest.fixture
 def round_trips(tmp_path: Path) -> Iterator[list[Path]]:
@@ -53,11 +55,6 @@ def server_answers(traces: list[Path]) -> list[str]:
 
 
 # Round trips and dropped connections are PostgreSQL's: SQLite has no server to go to.
-ON_POSTGRES = pytest.mark.parametrize(
-    "database_uri", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
-
-
 @ON_POSTGRES
 def test_healthz_is_one_round_trip(
     database_uri: str, app: Flask, client: FlaskClient, round_trips: list[Path]
