@@ -13,8 +13,9 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bookshelf.config import build_config, check_production_secret, prepare_data_paths
+from bookshelf.database import add_read_bind
 from bookshelf.extensions import babel, csrf, db, login_manager
-from bookshelf.http_cache import add_version_bind, register_http_cache
+from bookshelf.http_cache import register_http_cache
 from bookshelf.ids import IdConverter
 from bookshelf.middleware import MethodOverrideMiddleware
 from bookshelf.ratelimits import init_rate_limits
@@ -88,7 +89,7 @@ def register_extensions(app: Flask) -> None:
     from bookshelf.urls import template_url_for
     from bookshelf.users.sessions import load_user
 
-    add_version_bind(app)  # before db.init_app, which creates the engines
+    add_read_bind(app)  # before db.init_app, which creates the engines
     db.init_app(app)
     register_migrations(app)
     csrf.init_app(app)

@@ -8,8 +8,8 @@ from contextlib import suppress
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, exc
-from sqlalchemy.engine import Engine
+from sqlalchemy import Executable, event, exc
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.pool import Pool
 
 from bookshelf.extensions import db
@@ -22,6 +22,12 @@ from bookshelf.extensions import db
 # connection of the pool that is older than that failure.
 PING_AFTER_IDLE_SECONDS = 1.0
 CHECKED_IN_AT = "bookshelf_checked_in_at"
+# PostgreSQL: the reads a visitor's catalogue page needs (its list of books, the catalogue
+# version, /healthz) run on a pool of their own, in autocommit and without a ping. A single
+# statement needs no transaction around it: one round trip instead of three (BEGIN, the
+# statement, ROLLBACK) and none of the session's work. SQLite reads in-process and has no
+# round trips to save; a second engine would not even see an in-memory database.
+READ_BIND = "autocommit_reads"
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -71,6 +77,49 @@ def register_connection_setup(app: Flask) -> None:
     ):
         if not event.contains(target, name, listener):
             event.listen(target, name, listener)
+
+
+def add_read_bind(app: Flask) -> None:
+    """Before Flask-SQLAlchemy starts, which creates the engines: the read pool's engine."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not uri.startswith("postgresql"):
+        return
+    binds = app.config.setdefault("SQLALCHEMY_BINDS", {})
+    binds.setdefault(
+        READ_BIND,
+        {
+            "url": uri,
+            "isolation_level": "AUTOCOMMIT",
+            "pool_reset_on_return": None,
+            "pool_pre_ping": False,
+            # One connection per thread that reads at once: a sync worker reads one statement
+            # at a time; more threads overflow, and the overflow is closed when handed back.
+            "pool_size": 1,
+        },
+    )
+
+
+def read_engine() -> Engine:
+    """The read pool on PostgreSQL; the app's own engine on SQLite."""
+    return db.engines.get(READ_BIND, db.engine)
+
+
+def read_rows(statement: Executable) -> list[Row[Any]]:
+    """All rows of one read-only Core statement, outside the request's session (no
+    transaction, no identity map): for pages that only show what they read.
+
+    The read pool does not ping, so a connection the server dropped (a restart) fails once,
+    is thrown away by SQLAlchemy, and the statement is asked once more on a new one.
+    """
+    engine = read_engine()
+    for attempt in range(2):
+        try:
+            with engine.connect() as connection:
+                return list(connection.execute(statement).all())
+        except exc.DBAPIError as error:
+            if attempt or not error.connection_invalidated:
+                raise
+    raise AssertionError("not reached: the second attempt returns or raises")
 
 
 def is_postgres() -> bool:

@@ -35,8 +35,7 @@ from werkzeug.http import parse_accept_header, parse_cookie, parse_etags, quote_
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
-from bookshelf.database import raw_fetchone
-from bookshelf.extensions import db
+from bookshelf.database import raw_fetchone, read_engine
 from bookshelf.i18n import DEFAULT_LANGUAGE, LANGUAGE_COOKIE, page_locale
 from bookshelf.revision import current_commit
 
@@ -64,11 +63,6 @@ TAG_KEY = "bookshelf.catalogue_etag"
 VERSION_IN_VIEW = frozenset({"books.index", "books.show"})
 PENDING_KEY = "bookshelf.catalogue_etag_digest"
 VERSION_KEY = "bookshelf.catalogue_version_seen"
-# PostgreSQL: the version is read on a pool of its own, in autocommit and without a ping: one
-# round trip instead of four (ping, BEGIN, SELECT, ROLLBACK), a third of the 304's cost as
-# measured. A connection the server dropped fails once, is replaced, and that request simply
-# goes on to the view, whose pool pings.
-VERSION_BIND = "catalogue_version"
 API_TYPES = ("application/json", "application/problem+json")
 
 StartResponse = Callable[..., Any]
@@ -79,25 +73,6 @@ def catalogue_version(engine: Engine) -> int | None:
     database does not answer (the view then meets the failure and answers it as usual)."""
     row, _dropped = raw_fetchone(engine, VERSION_SQL)
     return None if row is None else int(row[0])
-
-
-def add_version_bind(app: Flask) -> None:
-    """Before Flask-SQLAlchemy starts: the version's own engine (PostgreSQL only; SQLite reads
-    in-process, and a second engine would not even see an in-memory database)."""
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    if not uri.startswith("postgresql"):
-        return
-    binds = app.config.setdefault("SQLALCHEMY_BINDS", {})
-    binds.setdefault(
-        VERSION_BIND,
-        {
-            "url": uri,
-            "isolation_level": "AUTOCOMMIT",
-            "pool_reset_on_return": None,
-            "pool_pre_ping": False,
-            "pool_size": 1,  # one per thread that asks at once; more overflow and are closed
-        },
-    )
 
 
 def shared_cache_control(app: Flask) -> str:
@@ -141,7 +116,7 @@ class CatalogueTags:
     def engine(self) -> Engine:
         if self._engine is None:
             with self.app.app_context():
-                self._engine = db.engines.get(VERSION_BIND, db.engine)
+                self._engine = read_engine()
         return self._engine
 
     def tag_for(self, environ: dict[str, Any]) -> str | None:

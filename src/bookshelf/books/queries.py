@@ -10,6 +10,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, func, literal_column, select, text, tuple_
 
+from bookshelf.database import read_rows
 from bookshelf.extensions import db
 from bookshelf.http_cache import note_version
 from bookshelf.models import Book
@@ -84,6 +85,9 @@ CATALOGUE_TOTAL = literal_column("(SELECT books FROM catalogue_count WHERE id = 
 CATALOGUE_VERSION = literal_column("(SELECT version FROM catalogue_count WHERE id = 1)").label(
     "catalogue_version"
 )
+
+
+CATALOGUE_SIZE = text("SELECT books, version FROM catalogue_count WHERE id = 1")
 
 
 @dataclass(frozen=True)
@@ -161,20 +165,21 @@ def list_books(
     else:
         base = select(Book) if columns is None else columns
 
+    # Rows (a summary, or the caller's columns) are read outside the session, each statement
+    # on its own (bookshelf.database.read_rows); Book objects need the session.
     def fetch(query: Select[Any]) -> list[Any]:
         if summary:
-            rows = list(db.session.execute(query).all())
+            rows = read_rows(query)
             note_version(rows[0].catalogue_version if rows else None)
             return rows
         if columns is not None:
-            return list(db.session.execute(query).all())
+            return read_rows(query)
         return list(db.session.scalars(query))
 
     anchor_id = after if after is not None else before
     if anchor_id is not None:
-        found = db.session.execute(
-            select(*sort.columns, CATALOGUE_VERSION).where(Book.id == anchor_id)
-        ).first()
+        anchor = select(*sort.columns, CATALOGUE_VERSION).where(Book.id == anchor_id)
+        found = next(iter(read_rows(anchor)), None)
         if found is None:
             raise AnchorNotFound(anchor_id)
         note_version(found[-1])
@@ -233,9 +238,7 @@ def catalogue_size() -> CatalogueSize:
     """How many books there are, exact at any size: one row kept by database triggers in the
     same transaction as every insert, delete and truncate (migration 0009), so no request
     counts the table."""
-    row = db.session.execute(
-        text("SELECT books, version FROM catalogue_count WHERE id = 1")
-    ).first()
+    row = next(iter(read_rows(CATALOGUE_SIZE)), None)
     note_version(row.version if row is not None else None)
     return CatalogueSize(int(row.books if row is not None else 0), exact=True)
 

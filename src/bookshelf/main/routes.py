@@ -4,9 +4,7 @@ from flask import current_app, render_template
 from flask_login import current_user
 
 from bookshelf.books.queries import catalogue_size, latest_books
-from bookshelf.database import raw_fetchone
-from bookshelf.extensions import db
-from bookshelf.http_cache import VERSION_BIND
+from bookshelf.database import raw_fetchone, read_engine
 from bookshelf.main import bp
 from bookshelf.revision import current_commit
 from bookshelf.shelves.service import HOME_READING_SHOWN, books_on_shelves, recent_ratings
@@ -34,7 +32,7 @@ def database_answers() -> bool:
     SELECT 1, ROLLBACK). That pool does not ping, so a connection the server dropped (a
     restart) is replaced and asked once more: the answer is about the database, not about an
     old connection to it."""
-    engine = db.engines.get(VERSION_BIND, db.engine)  # SQLite: the app's own, in-process
+    engine = read_engine()
     for _attempt in range(2):
         row, dropped = raw_fetchone(engine, "SELECT 1")
         if not dropped:
