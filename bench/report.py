@@ -35,6 +35,8 @@ PAGES = {
     "baseline_raw": "baseline (b): Flask + psycopg_pool + Jinja, 20 books",
     "books_304": "`/books` revalidated: If-None-Match, 304",
     "baseline_flask": "baseline (c): Flask alone, Hello, World",
+    "baseline_raw_book": "baseline (d): Flask + psycopg_pool + Jinja, one book by random id",
+    "baseline_raw_api": "baseline (e): Flask + psycopg_pool + Flask's json, 20 books",
 }
 # The pages whose p95 must stay flat from the smallest to the largest catalogue.
 FLAT_PAGES = [
@@ -129,9 +131,16 @@ def targets(run: Run) -> tuple[str, list[str]]:
                 )
         add(name, "; ".join(parts) or "–", all(oks) if oks else None)
 
-    # 1. /books against the hand-written floor; warm revalidations (304 by the catalogue
-    # version); /healthz against Flask alone. Each pair ran back to back on the same server.
+    # 1. /books, /books/<id> and /api/v1/books against their hand-written floors; warm
+    # revalidations (304 by the catalogue version); /healthz against Flask alone. Each pair ran
+    # back to back on the same server. Runs saved before a baseline existed say "not measured".
     ratio_row("`/books` >= 0.8x the req/s of baseline (b)", "books_first", "baseline_raw", 0.8)
+    ratio_row(
+        "`/books/<id>` >= 0.8x the req/s of baseline (d)", "book_show", "baseline_raw_book", 0.8
+    )
+    ratio_row(
+        "`/api/v1/books` >= 0.8x the req/s of baseline (e)", "api_books", "baseline_raw_api", 0.8
+    )
     ratio_row(
         "`/books` revalidated (304) >= 2x the req/s of baseline (b)", "books_304", "baseline_raw", 2
     )
@@ -405,8 +414,9 @@ def render(results_path: Path) -> str:
         "(the steady state autovacuum reaches); SQLite files are used as seeded. "
         "One app server per catalogue size runs at once and every page is measured at every "
         "size before the next page, so the sizes are compared within seconds of each other. "
-        "The baselines run afterwards in a group of their own with the app's `/books` on the "
-        "same server (the ratio target uses that group), then the three servers as a group. "
+        "The baselines run afterwards in a group of their own with the app's `/books`, "
+        "`/books/<id>`, `/api/v1/books` and `/healthz` on the same server (the ratio targets "
+        "use that group), then the three servers as a group. "
         "`load avg` is the machine's 1-minute load average as the 1-client run started: "
         "other work on this shared machine shows there.",
         "",

@@ -4,7 +4,8 @@ For every size in BENCH_ROWS (default 100000) and each database (PostgreSQL, SQL
 harness creates a fresh database, seeds it with `flask seed`, starts the app with gunicorn and
 deploy/gunicorn.conf.py on a free loopback port, and measures each page twice with wrk: one
 client (latency, for the p95 targets) and BENCH_CONCURRENCY clients (throughput). On
-PostgreSQL it also serves the two baselines with the same server and compares gunicorn sync,
+PostgreSQL it also serves the baselines (bench/baselines) with the same server, measured beside
+the app's /books, /books/<id>, /api/v1/books and /healthz, and compares gunicorn sync,
 gunicorn gthread and granian on /books. Results go to bench/results/<date>.json, then
 bench/report.py regenerates docs/PERFORMANCE.md and its chart.
 
@@ -614,33 +615,39 @@ def bench_pages(results: Results, procs: Processes, catalogues: list[Catalogue])
 
 
 def bench_baselines(results: Results, procs: Processes, cat: Catalogue) -> None:
-    """On one catalogue: the app's /books with both baselines, then with the other servers,
-    each group in alternating rounds."""
+    """On one catalogue: the app's pages beside the baselines, then /books on the other
+    servers, each group in alternating rounds."""
     modes = (1, results.settings.concurrency)
     env = app_env(cat.url, {"BENCH_RAW_DATABASE_URL": cat.url})
     meta = {**cat.meta, "server": PRODUCTION.name, "block": "baselines"}
-    books = Target("books_first", "/books")
-    log(f"postgresql {cat.rows:,}: /books and the baselines on the same server")
+    pages = {target.name: target for target in targets_for(cat.low, cat.high, cat.rows)}
+    books, ids = pages["books_first"], pages["book_show"].ids
+    log(f"postgresql {cat.rows:,}: the app's pages and the baselines on the same server")
     with ExitStack() as servers:
-        specs = [
-            ("bookshelf:create_app()", books, "/healthz"),
-            ("bench.baselines.hello:app", Target("baseline_hello", "/"), "/"),
-            (
-                "bench.baselines.raw_listing:app",
-                Target("baseline_raw", "/raw/books"),
-                "/raw/healthz",
-            ),
-            ("bench.baselines.flask_hello:app", Target("baseline_flask", "/"), "/"),
-        ]
+
+        def start(spec: str, ready: str) -> int:
+            return servers.enter_context(serving(procs, PRODUCTION, spec, env, ready))[0]
+
+        app = start("bookshelf:create_app()", "/healthz")
+        hello = start("bench.baselines.hello:app", "/")
+        raw = start("bench.baselines.raw_listing:app", "/raw/healthz")
+        flask = start("bench.baselines.flask_hello:app", "/")
+        # Each page beside its floor: /books, /books/<id> and /api/v1/books beside their
+        # hand-written equivalents (b), (d) and (e), the book page asking for the same random
+        # ids; the same /books revalidated (304 from the catalogue version, bookshelf.http_cache);
+        # /healthz beside Flask alone (c); and the bare WSGI ceiling (a).
         group = [
-            Entry(servers.enter_context(serving(procs, PRODUCTION, spec, env, ready))[0], t, meta)
-            for spec, t, ready in specs
+            Entry(app, books, meta),
+            Entry(app, revalidation(app, "books_304", books.path), meta),
+            Entry(app, pages["healthz"], meta),
+            Entry(hello, Target("baseline_hello", "/"), meta),
+            Entry(raw, Target("baseline_raw", "/raw/books"), meta),
+            Entry(flask, Target("baseline_flask", "/"), meta),
+            Entry(app, pages["book_show"], meta),
+            Entry(raw, Target("baseline_raw_book", "/raw/books/{id}", ids), meta),
+            Entry(app, pages["api_books"], meta),
+            Entry(raw, Target("baseline_raw_api", "/raw/api/v1/books"), meta),
         ]
-        # The same /books, revalidated: 304 from the catalogue version (bookshelf.http_cache);
-        # and the app's /healthz, beside the Flask hello baseline.
-        app_port = group[0].port
-        group.insert(1, Entry(app_port, revalidation(app_port, "books_304", "/books"), meta))
-        group.insert(2, Entry(app_port, Target("healthz", "/healthz"), meta))
         measure_group(results, group, modes)
     if not results.settings.servers:
         return
