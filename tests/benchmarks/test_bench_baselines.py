@@ -15,9 +15,6 @@ from flask.testing import FlaskClient
 from bookshelf_fixtures import ON_POSTGRES
 from bookshelf_helpers import add_books, create_account, make_rows
 
-# A bench requirement (requirements/bench.txt), not a dev one: `make .venv/.installed-bench`.
-pytest.importorskip("psycopg_pool")
-
 pytestmark = ON_POSTGRES
 
 
