@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from bookshelf.config import build_config, check_production_secret, prepare_data_paths
 from bookshelf.database import add_read_bind
 from bookshelf.extensions import babel, csrf, db, login_manager
+from bookshelf.health import register_health_check
 from bookshelf.http_cache import register_http_cache
 from bookshelf.ids import IdConverter
 from bookshelf.middleware import MethodOverrideMiddleware
@@ -59,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_http_cache(app)
     app.wsgi_app = MethodOverrideMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    register_health_check(app)  # after ProxyFix below has set the scheme, before anything else
     if app.config["TRUSTED_PROXIES"]:
         proxies = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]

@@ -42,10 +42,21 @@ SECURITY_HEADERS = (
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
+def sends_hsts(app: Flask) -> bool:
+    """HSTS in production only: a development or test server on localhost must not make the
+    browser refuse plain HTTP to localhost for a year."""
+    return not (app.config["BOOKSHELF_DEVELOPMENT"] or app.testing)
+
+
+def security_headers(app: Flask, https: bool) -> tuple[tuple[str, str], ...]:
+    """Every security header, for an answer made without Flask (bookshelf.health)."""
+    return (*SECURITY_HEADERS, HSTS) if https and sends_hsts(app) else SECURITY_HEADERS
+
+
 def register_security_headers(app: Flask) -> None:
     app.before_request(reject_nul_characters)
 
-    production = not (app.config["BOOKSHELF_DEVELOPMENT"] or app.testing)
+    production = sends_hsts(app)
     # Built once here rather than five setdefault calls a response (each one a scan of the
     # headers): one scan for the names a view already set, which keep the view's value.
     plain = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS)

@@ -85,3 +85,27 @@ def test_healthz_survives_a_server_that_dropped_its_connection(
     response = client.get("/healthz")
     assert response.status_code == 200 and response.get_json()["database"] == "ok"
     assert len(round_trips) == 2  # the dropped connection, then a new one
+
+
+def test_healthz_is_answered_in_front_of_flask(app: Flask, client: FlaskClient) -> None:
+    """No request hook, session, locale or template: only the check and the security headers."""
+    hooks: list[str] = []
+    app.before_request(lambda: hooks.append("before"))
+    app.after_request(lambda response: hooks.append("after") or response)
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.get_json() == {
+        "status": "ok",
+        "version": app.config["BOOKSHELF_VERSION"],
+        "commit": answer.get_json()["commit"],
+        "database": "ok",
+    }
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in answer.headers
+    head = client.head("/healthz")
+    assert head.status_code == 200 and head.get_data() == b""
+    assert head.headers["Content-Length"] == answer.headers["Content-Length"]
+    assert hooks == []
+    # Every other path and method still goes through Flask.
+    assert client.get("/books").status_code == 200 and hooks == ["before", "after"]

@@ -1,4 +1,4 @@
-"""Home page and the health endpoint."""
+"""Home page. (/healthz is answered in front of Flask: bookshelf.health.)"""
 
 from flask import Blueprint
 
