@@ -81,6 +81,7 @@ def register_extensions(app: Flask) -> None:
     from bookshelf.i18n import (
         LANGUAGES,
         format_date,
+        format_integer,
         install_template_gettext,
         page_count,
         select_locale,
@@ -112,6 +113,7 @@ def register_extensions(app: Flask) -> None:
         current_locale=get_locale, languages=LANGUAGES, url_for=template_url_for
     )
     app.jinja_env.filters["dateformat"] = format_date
+    app.jinja_env.filters["numberformat"] = format_integer  # in place of Flask-Babel's
     app.jinja_env.filters["pagecount"] = page_count
     app.jinja_env.filters["isbn"] = hyphenated
     app.jinja_env.filters["author_key"] = name_key

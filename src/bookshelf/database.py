@@ -104,7 +104,7 @@ def read_engine() -> Engine:
     return db.engines.get(READ_BIND, db.engine)
 
 
-def read_rows(statement: Executable) -> list[Row[Any]]:
+def read_rows(statement: Executable, parameters: dict[str, Any] | None = None) -> list[Row[Any]]:
     """All rows of one read-only Core statement, outside the request's session (no
     transaction, no identity map): for pages that only show what they read.
 
@@ -115,7 +115,7 @@ def read_rows(statement: Executable) -> list[Row[Any]]:
     for attempt in range(2):
         try:
             with engine.connect() as connection:
-                return list(connection.execute(statement).all())
+                return list(connection.execute(statement, parameters).all())
         except exc.DBAPIError as error:
             if attempt or not error.connection_invalidated:
                 raise

@@ -1,9 +1,11 @@
 """GET /healthz: is this worker up, which release is it, and does its database answer.
 
 deployhook and the load balancer ask it every second or so, and it uses none of what a page
-does (session, sign-in, language, templates, routing hooks), so it is answered in front of
-Flask, as a small WSGI layer: the app's request machinery cost more than the check itself, as
-measured. The answer carries the same security headers as every response of the app.
+does (session, sign-in, language, templates, routing hooks), so outside development it is
+answered in front of Flask, as a small WSGI layer: the app's request machinery cost more than
+the check itself, as measured. The answer carries the same security headers as every response
+of the app. In development the Flask view answers it (bookshelf.main.routes), so the debugger
+and `flask routes` see it like any other page; both give the same report.
 """
 
 from __future__ import annotations
@@ -36,6 +38,19 @@ def database_answers(engine: Engine) -> bool:
     return False
 
 
+def health_report(app: Flask, engine: Engine) -> tuple[dict[str, str | None], bool]:
+    """The answer's body, and whether the database answered."""
+    healthy = database_answers(engine)
+    status = "ok" if healthy else "unavailable"
+    body = {
+        "status": status,
+        "version": app.config["BOOKSHELF_VERSION"],
+        "commit": current_commit(),
+        "database": status,
+    }
+    return body, healthy
+
+
 class HealthCheck:
     """WSGI middleware: GET and HEAD of /healthz; anything else goes on to the app."""
 
@@ -51,22 +66,11 @@ class HealthCheck:
                 self._engine = read_engine()
         return self._engine
 
-    def report(self) -> tuple[dict[str, str | None], bool]:
-        healthy = database_answers(self.engine)
-        status = "ok" if healthy else "unavailable"
-        body = {
-            "status": status,
-            "version": self.app.config["BOOKSHELF_VERSION"],
-            "commit": current_commit(),
-            "database": status,
-        }
-        return body, healthy
-
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
         if environ.get("PATH_INFO") != HEALTH_PATH or method not in {"GET", "HEAD"}:
             return self.wsgi_app(environ, start_response)
-        body, healthy = self.report()
+        body, healthy = health_report(self.app, self.engine)
         data = (self.app.json.dumps(body) + "\n").encode()
         headers = [
             ("Content-Type", "application/json"),
@@ -79,4 +83,5 @@ class HealthCheck:
 
 
 def register_health_check(app: Flask) -> None:
-    app.wsgi_app = HealthCheck(app.wsgi_app, app)  # type: ignore[method-assign]
+    if not app.config["BOOKSHELF_DEVELOPMENT"]:
+        app.wsgi_app = HealthCheck(app.wsgi_app, app)  # type: ignore[method-assign]

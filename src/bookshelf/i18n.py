@@ -7,9 +7,10 @@ import datetime as dt
 from functools import lru_cache
 
 from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 from babel.support import NullTranslations
 from flask import Blueprint, Flask, current_app, g, redirect, request, url_for
-from flask_babel import get_locale, get_translations
+from flask_babel import format_number, get_locale, get_translations
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.wrappers import Response
 
@@ -95,6 +96,21 @@ def format_date(value: dt.date | dt.datetime | None) -> str:
     if isinstance(value, dt.datetime):
         value = value.date()
     return _format_date(value, current_locale_name())
+
+
+@lru_cache(maxsize=16)
+def _group_symbol(locale: str) -> str:
+    return babel_numbers.get_group_symbol(locale)
+
+
+def format_integer(value: object) -> str:
+    """The `numberformat` filter: counts and page numbers grouped as the page's language
+    writes them ("12,345", "12 345"). Both languages group whole numbers by threes, so an
+    integer needs only the locale's separator; Babel's pattern machinery, a few times per
+    page, cost more than the rest of a list's counts. Anything else goes to Babel."""
+    if type(value) is int:
+        return f"{value:,}".replace(",", _group_symbol(current_locale_name()))
+    return format_number(value)
 
 
 def select_locale() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from babel.numbers import format_decimal
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -75,3 +76,15 @@ def test_error_pages_are_translated(client: FlaskClient) -> None:
     client.set_cookie("lang", "ru")
     html = client.get("/nowhere").get_data(as_text=True)
     assert "404 · Не найдено" in html and "На главную" in html
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_numberformat_writes_integers_as_babel_does(app: Flask, language: str) -> None:
+    """The templates' own integer formatting gives Babel's answer, digit for digit."""
+    numbers = [0, 1, 7, 999, 1000, 1001, 12_345, 999_999, 1_000_000, 123_456_789, -1234]
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        numberformat = app.jinja_env.filters["numberformat"]
+        assert [numberformat(n) for n in numbers] == [
+            format_decimal(n, locale=language) for n in numbers
+        ]
+        assert numberformat(1234.5) == format_decimal(1234.5, locale=language)

@@ -1,4 +1,5 @@
-"""Home page. (/healthz is answered in front of Flask: bookshelf.health.)"""
+"""Home page and the health endpoint (outside development answered before Flask:
+bookshelf.health)."""
 
 from flask import Blueprint
 

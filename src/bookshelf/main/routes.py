@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_login import current_user
 
 from bookshelf.books.queries import catalogue_size, latest_books
+from bookshelf.database import read_engine
+from bookshelf.health import health_report
 from bookshelf.main import bp
 from bookshelf.shelves.service import HOME_READING_SHOWN, books_on_shelves, recent_ratings
 
@@ -22,3 +24,10 @@ def home() -> str:
         reading=reading,
         rated=rated,
     )
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[dict[str, str | None], int]:
+    """In development; elsewhere bookshelf.health answers before Flask, with the same report."""
+    body, healthy = health_report(current_app, read_engine())
+    return body, 200 if healthy else 503
