@@ -78,6 +78,7 @@ def register_extensions(app: Flask) -> None:
     from flask_babel import get_locale, lazy_gettext
 
     from bookshelf import database
+    from bookshelf.book_lines import with_lines
     from bookshelf.i18n import (
         LANGUAGES,
         format_date,
@@ -115,6 +116,7 @@ def register_extensions(app: Flask) -> None:
     app.jinja_env.filters["dateformat"] = format_date
     app.jinja_env.filters["numberformat"] = format_integer  # in place of Flask-Babel's
     app.jinja_env.filters["pagecount"] = page_count
+    app.jinja_env.filters["with_lines"] = with_lines
     app.jinja_env.filters["isbn"] = hyphenated
     app.jinja_env.filters["author_key"] = name_key
     database.register_connection_setup(app)

@@ -25,6 +25,12 @@ ONE_YEAR = 365 * 24 * 3600
 bp = Blueprint("i18n", __name__)
 
 
+def N_(message: str) -> str:
+    """Marks a message for `make i18n-extract` where it is defined; the page that shows it
+    translates it with its own `_()`, once, instead of a lazy string per use."""
+    return message
+
+
 def _request_state() -> object | None:
     """Flask-Babel's per-request namespace on `g`, or None outside a request."""
     try:
@@ -91,11 +97,16 @@ def _format_date(value: dt.date, locale: str) -> str:
 
 def format_date(value: dt.date | dt.datetime | None) -> str:
     """The `dateformat` filter, memoised per date and language (a list repeats few dates)."""
+    return format_date_in(value, current_locale_name())
+
+
+def format_date_in(value: dt.date | dt.datetime | None, locale: str) -> str:
+    """format_date in a language already looked up (a list's lines, bookshelf.book_lines)."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
         value = value.date()
-    return _format_date(value, current_locale_name())
+    return _format_date(value, locale)
 
 
 @lru_cache(maxsize=16)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -24,6 +23,7 @@ from sqlalchemy import (
 from bookshelf.database import read_rows
 from bookshelf.extensions import db
 from bookshelf.http_cache import note_version
+from bookshelf.i18n import N_
 from bookshelf.models import Book
 
 DEFAULT_PER_PAGE = 20
@@ -34,7 +34,7 @@ MAX_JUMP_PAGE = 50
 
 @dataclass(frozen=True)
 class SortOrder:
-    label: str  # a lazy translation
+    label: str  # a message id: the page translates it where it shows it
     key: Any  # the column sorted on; ties are broken by id
     descending: bool = False
 
@@ -48,13 +48,13 @@ class SortOrder:
 PAGES_SORT = func.coalesce(Book.pages_num, 0)
 
 SORT_ORDERS: dict[str, SortOrder] = {
-    "newest": SortOrder(_l("Newest first"), Book.id, descending=True),
-    "oldest": SortOrder(_l("Oldest first"), Book.id),
-    "title": SortOrder(_l("Title"), Book.title),
-    "author": SortOrder(_l("Author"), Book.author),
-    "pages": SortOrder(_l("Pages"), PAGES_SORT),
+    "newest": SortOrder(N_("Newest first"), Book.id, descending=True),
+    "oldest": SortOrder(N_("Oldest first"), Book.id),
+    "title": SortOrder(N_("Title"), Book.title),
+    "author": SortOrder(N_("Author"), Book.author),
+    "pages": SortOrder(N_("Pages"), PAGES_SORT),
     # Best average first; books nobody rated (average 0) come last.
-    "rating": SortOrder(_l("Rating"), Book.rating_avg, descending=True),
+    "rating": SortOrder(N_("Rating"), Book.rating_avg, descending=True),
 }
 DEFAULT_SORT = "newest"
 
