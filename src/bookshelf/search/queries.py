@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import select, text
@@ -181,7 +182,9 @@ def isbn_search(filters: Filters) -> str:
 
 
 def fetch(statement: str, params: dict[str, Any]) -> list[Candidate]:
-    return list(map(Candidate._make, db.session.execute(text(statement), params)))
+    # All rows in one fetchall(): iterating the result asks the driver for one row at a
+    # time, which for a thousand candidates costs more than the statement itself.
+    return list(map(Candidate._make, db.session.execute(text(statement), params).all()))
 
 
 def candidates(
@@ -231,12 +234,20 @@ def id_floor(found: list[Candidate], limit: int) -> int | None:
     return floor if floor > 1 else None
 
 
+RANK_OF = itemgetter(3)
+AUTHOR_OF = itemgetter(1)
+
+
 def ordered(found: list[Candidate], sort: str) -> list[Candidate]:
+    """FOUND (newest first, as every search reads them) in the order SORT shows them."""
     if sort == "newest":
         return found  # already newest first
     if sort == "title":
         return sorted(found, key=lambda c: (c.title.casefold(), c.id))
-    return sorted(found, key=lambda c: (-c.rank, -c.id))
+    # Best rank first, the newest first among equals: a stable sort of the newest-first list
+    # on rank alone keeps equals in that order (reverse=True keeps stability), with a key
+    # read in C instead of a Python call per candidate.
+    return sorted(found, key=RANK_OF, reverse=True)
 
 
 def has_matches(term: str) -> bool:
@@ -271,7 +282,7 @@ def search_books(
     start = (page - 1) * per_page
     ids = [c.id for c in ordered(found, sort)[start : start + per_page + 1]]
     books = {b.id: b for b in db.session.scalars(select(Book).where(Book.id.in_(ids)))}
-    authors = Counter(c.author for c in found).most_common(AUTHOR_FACETS)
+    authors = Counter(map(AUTHOR_OF, found)).most_common(AUTHOR_FACETS)
     return SearchResults(
         books=[books[i] for i in ids[:per_page] if i in books],
         total=min(len(found), COUNT_CAP),
