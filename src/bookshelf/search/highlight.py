@@ -8,6 +8,8 @@ costs a few microseconds per book on the one page shown.
 from __future__ import annotations
 
 import re
+from itertools import compress, count
+from operator import ne
 
 from markupsafe import Markup, escape
 
@@ -16,10 +18,11 @@ from bookshelf.search.terms import Term
 from bookshelf.wordforms import WORD, stem, translit_key
 
 SNIPPET_WORDS = 24
-# A word of escaped text, never one inside the entity that an escaped character became:
-# "&amp;", "&lt;", "&gt;", "&#34;", "&#39;" (what markupsafe writes). In escaped text every
-# "&" starts such an entity, so a word right after "&" or "&#" is part of one.
-ESCAPED_WORD = re.compile(r"\b(?<!&)(?<!&#)\w+")
+# The words of escaped text, captured so that splitting on them keeps them: never one inside
+# the entity an escaped character became ("&amp;", "&lt;", "&gt;", "&#34;", "&#39;", what
+# markupsafe writes). In escaped text every "&" starts such an entity, so a word right after
+# "&" or "&#" is part of one.
+ESCAPED_WORDS = re.compile(r"\b(?<!&)(?<!&#)(\w+)")
 
 
 class Matcher:
@@ -36,21 +39,19 @@ class Matcher:
         self.keys = frozenset(stem(k) for k in map(translit_key, whole) if k)
         self.stem_prefixes = tuple(stem(w) for w in started)
         self.key_prefixes = tuple(k for k in map(translit_key, started) if k)
-        self.seen: dict[str, bool] = {}
+        # Each word as a page shows it: itself, or itself in <mark> when it matches.
+        self.shown: dict[str, str] = {}
 
     def __call__(self, word: str) -> bool:
-        found = self.seen.get(word)
-        if found is None:
-            found = self.seen[word] = self.matches(word.casefold())
-        return found
+        return self.show([word])[0] != word
 
-    def mark(self, found: re.Match[str]) -> str:
-        """A word of escaped text, in <mark> when it matches."""
-        word = found.group()
-        hit = self.seen.get(word)
-        if hit is None:
-            hit = self.seen[word] = self.matches(word.casefold())
-        return f"<mark>{word}</mark>" if hit else word
+    def show(self, words: list[str]) -> list[str]:
+        """WORDS as the page shows them. Only words not met before cost a Python call; the
+        rest are looked up in C, which matters at a few hundred words a page."""
+        shown = self.shown
+        for word in set(words).difference(shown):
+            shown[word] = f"<mark>{word}</mark>" if self.matches(word.casefold()) else word
+        return list(map(shown.__getitem__, words))
 
     def matches(self, word: str) -> bool:
         stemmed = stem(word)
@@ -62,19 +63,22 @@ class Matcher:
 
 def marked(text: str, matches: Matcher) -> Markup:
     # Escaping changes only & < > " and ', none of which is a word character, so the text is
-    # escaped whole and its words are then the same words: the matched ones get their <mark>
-    # in one pass, with a call per word and none per gap between words.
-    return Markup(ESCAPED_WORD.sub(matches.mark, escape(text)))  # noqa: S704  (escaped first)
+    # escaped whole and its words are still the same words: split on them (the words land at
+    # the odd places), each shown as the Matcher says, joined once.
+    pieces = ESCAPED_WORDS.split(str(escape(text)))
+    pieces[1::2] = matches.show(pieces[1::2])
+    return Markup("".join(pieces))  # noqa: S704  (escaped first)
 
 
 def snippet(text: str | None, matches: Matcher, size: int = SNIPPET_WORDS) -> Markup | None:
     """About SIZE words of TEXT around its first match, marked; None when nothing matches."""
     if not text:
         return None
-    spans = list(WORD.finditer(text))
-    first = next((i for i, m in enumerate(spans) if matches(m.group())), None)
+    words = WORD.findall(text)
+    first = next(compress(count(), map(ne, matches.show(words), words)), None)
     if first is None:
         return None
+    spans = list(WORD.finditer(text))
     start = max(first - size // 3, 0)
     end = min(start + size, len(spans))
     begin = spans[start].start() if start else 0
