@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 
 from bookshelf.models import Book
 from bookshelf.search.terms import Term
-from bookshelf.wordforms import WORD, stem, translit_key
+from bookshelf.wordforms import stem, translit_key
 
 SNIPPET_WORDS = 24
 # The words of escaped text, captured so that splitting on them keeps them: never one inside
@@ -74,19 +74,21 @@ def snippet(text: str | None, matches: Matcher, size: int = SNIPPET_WORDS) -> Ma
     """About SIZE words of TEXT around its first match, marked; None when nothing matches."""
     if not text:
         return None
-    words = WORD.findall(text)
-    first = next(compress(count(), map(ne, matches.show(words), words)), None)
+    # One pass over the escaped text, as in marked(): its words are the text's words, and
+    # the escaped pieces from a word to a word (or an end) are the escaped text between them.
+    pieces = ESCAPED_WORDS.split(str(escape(text)))
+    words = pieces[1::2]
+    shown = matches.show(words)
+    first = next(compress(count(), map(ne, shown, words)), None)
     if first is None:
         return None
-    spans = list(WORD.finditer(text))
     start = max(first - size // 3, 0)
-    end = min(start + size, len(spans))
-    begin = spans[start].start() if start else 0
-    finish = spans[end - 1].end() if end < len(spans) else len(text)
-    body = marked(text[begin:finish], matches)
-    # Joined as plain strings: the ellipses need no escaping, the body is escaped already.
-    before, after = "… " if begin else "", " …" if end < len(spans) else ""
-    return Markup(before + str(body) + after)  # noqa: S704
+    end = min(start + size, len(words))
+    pieces[1::2] = shown
+    # From the first word shown (or the text's start) to the last one (or the text's end).
+    body = "".join(pieces[2 * start + 1 if start else 0 : 2 * end if end < len(words) else None])
+    before, after = "… " if start else "", " …" if end < len(words) else ""
+    return Markup(before + body + after)  # noqa: S704  (escaped first)
 
 
 def book_highlight(book: Book, matches: Matcher) -> dict[str, Markup | None]:
