@@ -5,7 +5,9 @@ converters for every call; a page makes about twenty calls, most of them identic
 request. A link's path depends only on the app's URL map, the endpoint, its values and the
 script root the app is mounted under, so those are the cache key. Anything else (no request,
 a blueprint-relative endpoint, `_external` and the other underscore options, values that are
-not plain strings or integers) goes to Flask's url_for as before.
+not plain strings, integers or None) goes to Flask's url_for as before. A None value is
+left out of the link by Werkzeug, so links with one (a search's unset filters) are the same
+for the same values and are remembered too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from flask import current_app, has_request_context, request, url_for
 from werkzeug.routing import Map
 
-PLAIN = (str, int)
+PLAIN = (str, int, type(None))
 
 
 @lru_cache(maxsize=4096)

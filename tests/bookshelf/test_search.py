@@ -119,6 +119,43 @@ def test_a_very_common_term_ranks_only_the_newest_candidates(
     assert TITLE.findall(html) == [f"Book {n:03d}" for n in range(30, 24, -1)]
 
 
+def test_the_count_is_exact_up_to_the_cap_and_the_ranking_covers_every_candidate(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bookshelf.search import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 5)
+    # Title matches rank above review matches; equals come newest first.
+    rows = [
+        {**row, "title": f"Needle {n}", "review": None} if n % 2 == 0 else row
+        for n, row in enumerate(make_rows(6, review="needle"), 1)
+    ]
+    add_books(app, rows[:5])
+    html = client.get("/search?term=needle").get_data(as_text=True)
+    assert "5 matches" in html and "More than" not in html
+    assert TITLE.findall(html) == ["Needle 4", "Needle 2", "Book 005", "Book 003", "Book 001"]
+    add_books(app, rows[5:])
+    html = client.get("/search?term=needle").get_data(as_text=True)
+    assert "More than 5 matches" in html
+    assert TITLE.findall(html) == [
+        "Needle 6",
+        "Needle 4",
+        "Needle 2",
+        "Book 005",
+        "Book 003",
+        "Book 001",
+    ]
+    newest = client.get("/search?term=needle&sort=newest").get_data(as_text=True)
+    assert TITLE.findall(newest) == [
+        "Needle 6",
+        "Book 005",
+        "Needle 4",
+        "Book 003",
+        "Needle 2",
+        "Book 001",
+    ]
+
+
 def test_a_rare_term_outside_the_recent_window_is_still_found_exactly(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,13 +7,22 @@ costs a few microseconds per book on the one page shown.
 
 from __future__ import annotations
 
+import re
+from itertools import compress, count
+from operator import ne
+
 from markupsafe import Markup, escape
 
 from bookshelf.models import Book
 from bookshelf.search.terms import Term
-from bookshelf.wordforms import WORD, stem, translit_key
+from bookshelf.wordforms import stem, translit_key
 
 SNIPPET_WORDS = 24
+# The words of escaped text, captured so that splitting on them keeps them: never one inside
+# the entity an escaped character became ("&amp;", "&lt;", "&gt;", "&#34;", "&#39;", what
+# markupsafe writes). In escaped text every "&" starts such an entity, so a word right after
+# "&" or "&#" is part of one.
+ESCAPED_WORDS = re.compile(r"\b(?<!&)(?<!&#)(\w+)")
 
 
 class Matcher:
@@ -30,13 +39,19 @@ class Matcher:
         self.keys = frozenset(stem(k) for k in map(translit_key, whole) if k)
         self.stem_prefixes = tuple(stem(w) for w in started)
         self.key_prefixes = tuple(k for k in map(translit_key, started) if k)
-        self.seen: dict[str, bool] = {}
+        # Each word as a page shows it: itself, or itself in <mark> when it matches.
+        self.shown: dict[str, str] = {}
 
     def __call__(self, word: str) -> bool:
-        found = self.seen.get(word)
-        if found is None:
-            found = self.seen[word] = self.matches(word.casefold())
-        return found
+        return self.show([word])[0] != word
+
+    def show(self, words: list[str]) -> list[str]:
+        """WORDS as the page shows them. Only words not met before cost a Python call; the
+        rest are looked up in C, which matters at a few hundred words a page."""
+        shown = self.shown
+        for word in set(words).difference(shown):
+            shown[word] = f"<mark>{word}</mark>" if self.matches(word.casefold()) else word
+        return list(map(shown.__getitem__, words))
 
     def matches(self, word: str) -> bool:
         stemmed = stem(word)
@@ -47,32 +62,33 @@ class Matcher:
 
 
 def marked(text: str, matches: Matcher) -> Markup:
-    # Plain strings joined once: Markup operations per word cost several times more.
-    out: list[str] = []
-    last = 0
-    for found in WORD.finditer(text):
-        out.append(str(escape(text[last : found.start()])))
-        word = str(escape(found.group()))
-        out.append(f"<mark>{word}</mark>" if matches(found.group()) else word)
-        last = found.end()
-    out.append(str(escape(text[last:])))
-    return Markup("".join(out))  # noqa: S704  (every piece escaped above)
+    # Escaping changes only & < > " and ', none of which is a word character, so the text is
+    # escaped whole and its words are still the same words: split on them (the words land at
+    # the odd places), each shown as the Matcher says, joined once.
+    pieces = ESCAPED_WORDS.split(str(escape(text)))
+    pieces[1::2] = matches.show(pieces[1::2])
+    return Markup("".join(pieces))  # noqa: S704  (escaped first)
 
 
 def snippet(text: str | None, matches: Matcher, size: int = SNIPPET_WORDS) -> Markup | None:
     """About SIZE words of TEXT around its first match, marked; None when nothing matches."""
     if not text:
         return None
-    spans = list(WORD.finditer(text))
-    first = next((i for i, m in enumerate(spans) if matches(m.group())), None)
+    # One pass over the escaped text, as in marked(): its words are the text's words, and
+    # the escaped pieces from a word to a word (or an end) are the escaped text between them.
+    pieces = ESCAPED_WORDS.split(str(escape(text)))
+    words = pieces[1::2]
+    shown = matches.show(words)
+    first = next(compress(count(), map(ne, shown, words)), None)
     if first is None:
         return None
     start = max(first - size // 3, 0)
-    end = min(start + size, len(spans))
-    begin = spans[start].start() if start else 0
-    finish = spans[end - 1].end() if end < len(spans) else len(text)
-    body = marked(text[begin:finish], matches)
-    return Markup("{}{}{}").format("… " if begin else "", body, " …" if end < len(spans) else "")
+    end = min(start + size, len(words))
+    pieces[1::2] = shown
+    # From the first word shown (or the text's start) to the last one (or the text's end).
+    body = "".join(pieces[2 * start + 1 if start else 0 : 2 * end if end < len(words) else None])
+    before, after = "… " if start else "", " …" if end < len(words) else ""
+    return Markup(before + body + after)  # noqa: S704  (escaped first)
 
 
 def book_highlight(book: Book, matches: Matcher) -> dict[str, Markup | None]:
