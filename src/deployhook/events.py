@@ -131,8 +131,9 @@ def _last_message(payload: dict[str, Any], sha: str) -> str:
     head = _obj(payload.get("head_commit"))
     if head.get("message"):
         return _text(head["message"])
-    commits = [c for c in payload.get("commits") or [] if isinstance(c, dict)]
-    if not isinstance(payload.get("commits"), list) or not commits:
+    listed = payload.get("commits")
+    commits = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
+    if not commits:
         return ""
     matching = [c for c in commits if c.get("id") == sha]
     return _text((matching or commits)[-1].get("message"))

@@ -17,6 +17,7 @@ from dh_helpers import (
     SECRET,
     TOKEN,
     base_config,
+    github_request,
     push_payload,
     random_sha,
     sign256,
@@ -189,6 +190,20 @@ def test_signed_hostile_payloads_never_deploy(
     )
     assert (_count(client) == before + 1) is deployable
     assert (resp.json["status"] == "queued") is deployable
+
+
+@pytest.mark.parametrize("commits", [5, 2.5, True, "abc", {"id": "x"}])
+def test_a_push_whose_commits_is_no_list_deploys_without_a_message(
+    client: Any, monkeypatch: pytest.MonkeyPatch, commits: Any
+) -> None:
+    """Without a head_commit the message is read from `commits`; a value of another shape
+    there means no message, not a 500 (found by the hostile-payload test above)."""
+    NoProcesses(monkeypatch)
+    body, headers = github_request(push_payload(head_commit=None, commits=commits))
+    before = _count(client)
+    resp = client.post("/webhook", data=body, headers=headers)
+    assert resp.status_code in (200, 202), (resp.status_code, resp.data[:200])
+    assert resp.json["status"] == "queued" and _count(client) == before + 1
 
 
 @settings(
