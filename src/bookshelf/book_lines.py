@@ -3,9 +3,9 @@
 A list page pays for every book on it. In the template, each line's page count, date and
 rating went through Jinja's context call and Markup, and each looked up the request's
 language and catalogue again: per book, several look-ups through Flask's context proxies.
-Here the catalogue and the language are looked up once per list, and the strings are built
-exactly as the template built them (a translation is markup, its values are escaped), so the
-page is the same to the byte.
+Here the catalogue and the language are looked up once per list, and each line's words are
+plain strings that the template escapes like any other value; none of these translations
+holds a character HTML would escape, so the page is the same to the byte.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import quote
 
 from babel import numbers as babel_numbers
-from markupsafe import Markup
 
 from bookshelf.i18n import current_locale_name, current_translations, format_date_in
 from bookshelf.text import name_key
@@ -28,8 +27,8 @@ class BookLine:
     author_path: str  # the author's key, quoted for the end of an authors.show address
     pages: str  # "312 pages", "1 page", "pages unknown"
     date: str  # when it was added, in the page's language
-    rating: Markup | None  # "4.5 out of 5", None when nobody rated it
-    ratings: Markup | None  # "12 ratings"
+    rating: str | None  # "4.5 out of 5", None when nobody rated it
+    ratings: str | None  # "12 ratings"
 
 
 @lru_cache(maxsize=256)
@@ -43,8 +42,7 @@ def book_lines(books: Iterable[Any]) -> list[BookLine]:
     locale = current_locale_name()
     gettext, ngettext = translations.ugettext, translations.ungettext
     unknown = gettext("pages unknown")
-    # Translations are the app's own catalogue, trusted as markup as Jinja's gettext does.
-    out_of_five = Markup(gettext("%(avg)s out of 5"))  # noqa: S704
+    out_of_five = gettext("%(avg)s out of 5")
     lines = []
     for book in books:
         pages = book.pages_num
@@ -59,8 +57,7 @@ def book_lines(books: Iterable[Any]) -> list[BookLine]:
                 rating=out_of_five % {"avg": _one_decimal(book.rating_avg, locale)}
                 if count
                 else None,
-                ratings=Markup(ngettext("%(num)d rating", "%(num)d ratings", count))  # noqa: S704
-                % {"num": count}
+                ratings=ngettext("%(num)d rating", "%(num)d ratings", count) % {"num": count}
                 if count
                 else None,
             )
