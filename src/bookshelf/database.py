@@ -104,6 +104,13 @@ def read_engine() -> Engine:
     return db.engines.get(READ_BIND, db.engine)
 
 
+def read_engine_of(app: Flask) -> Engine:
+    """read_engine() for code that runs in front of Flask, outside any app context (the WSGI
+    layers of bookshelf.http_cache and bookshelf.health)."""
+    with app.app_context():
+        return read_engine()
+
+
 def read_rows(statement: Executable, parameters: dict[str, Any] | None = None) -> list[Row[Any]]:
     """All rows of one read-only Core statement, outside the request's session (no
     transaction, no identity map): for pages that only show what they read.

@@ -11,12 +11,13 @@ and `flask routes` see it like any other page; both give the same report.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from typing import Any
 
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from bookshelf.database import raw_fetchone, read_engine
+from bookshelf.database import raw_fetchone, read_engine_of
 from bookshelf.revision import current_commit
 from bookshelf.security import security_headers
 
@@ -57,14 +58,10 @@ class HealthCheck:
     def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], app: Flask) -> None:
         self.wsgi_app = wsgi_app
         self.app = app
-        self._engine: Engine | None = None
 
-    @property
+    @cached_property
     def engine(self) -> Engine:
-        if self._engine is None:
-            with self.app.app_context():
-                self._engine = read_engine()
-        return self._engine
+        return read_engine_of(self.app)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")

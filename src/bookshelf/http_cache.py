@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, session
@@ -35,7 +36,7 @@ from werkzeug.http import parse_accept_header, parse_cookie, parse_etags, quote_
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
-from bookshelf.database import raw_fetchone, read_engine
+from bookshelf.database import raw_fetchone, read_engine_of
 from bookshelf.i18n import DEFAULT_LANGUAGE, LANGUAGE_COOKIE, page_locale
 from bookshelf.revision import current_commit
 
@@ -94,7 +95,6 @@ class CatalogueTags:
         self.app = app
         self.enabled = not app.config["BOOKSHELF_DEVELOPMENT"]  # templates change uncommitted
         self.personal = personal_cookies(app)
-        self._engine: Engine | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         tag = self.tag_for(environ) if self.enabled else None
@@ -112,12 +112,9 @@ class CatalogueTags:
             return []
         return self.wsgi_app(environ, start_response)
 
-    @property
+    @cached_property
     def engine(self) -> Engine:
-        if self._engine is None:
-            with self.app.app_context():
-                self._engine = read_engine()
-        return self._engine
+        return read_engine_of(self.app)
 
     def tag_for(self, environ: dict[str, Any]) -> str | None:
         """The tag of a visitor's GET of a catalogue view; None for anything else, or when the
