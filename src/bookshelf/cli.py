@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from math import floor
-from typing import Any
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import insert, inspect, select
 
 from bookshelf.database import is_postgres
 from bookshelf.extensions import db
 from bookshelf.models import Book
+from bookshelf.seeding import SeedError, batched, seed_postgres
 from bookshelf.text import name_key
 from bookshelf.users.accounts import create_user, find_user
 from bookshelf.users.passwords import password_problem
@@ -84,89 +83,6 @@ def synthetic_books(count: int, seed: int) -> Iterator[Row]:
         pages = randint(40, 1500)
         title = " ".join(picked).capitalize()
         yield f"{title} {number}", author, pages, review, keys, author_keys[author]
-
-
-def batches(rows: Iterator[Row], size: int) -> Iterator[list]:
-    batch: list = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def copy_into_postgres(rows: Iterable[Row]) -> None:
-    connection = db.session.connection().connection.driver_connection
-    with (
-        connection.cursor() as cursor,
-        cursor.copy(
-            "COPY books (title, author, pages_num, review, search_keys, author_key) FROM STDIN"
-        ) as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
-
-
-def counted(rows: Iterator[Row], bar: Any, every: int) -> Iterator[Row]:
-    """Pass the rows through, moving the progress bar every EVERY rows."""
-    done = 0
-    for done, row in enumerate(rows, 1):
-        yield row
-        if done % every == 0:
-            bar.update(every)
-    bar.update(done % every)
-
-
-# Building an index once is several times faster than updating it row by row (the GIN index
-# most of all), so a seed at least as large as the table drops the secondary indexes, copies,
-# and recreates them, all in one transaction: other sessions wait, never see them missing.
-SECONDARY_INDEXES = """
-    SELECT quote_ident(c.relname) AS name, pg_get_indexdef(i.indexrelid) AS definition
-    FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
-    WHERE i.indrelid = 'books'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid)"""
-INDEX_BUILD_MEMORY = "256MB"
-
-
-def drop_postgres_indexes_for(count: int) -> list[str]:
-    """Drop the secondary indexes when the COUNT new rows outnumber the old; their DDL."""
-    capped = select(func.count()).select_from(select(Book.id).limit(count).subquery())
-    if (db.session.scalar(capped) or 0) >= count:
-        return []
-    indexes = db.session.execute(text(SECONDARY_INDEXES)).all()
-    for index in indexes:
-        db.session.execute(text(f"DROP INDEX {index.name}"))
-    return [index.definition for index in indexes]
-
-
-def recreate_postgres_indexes(definitions: list[str]) -> None:
-    # SET LOCAL ends with this transaction; the server default is sized for many sessions.
-    db.session.execute(text(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'"))
-    for definition in definitions:
-        db.session.execute(text(definition))
-
-
-@contextmanager
-def seed_vocabulary_instead_of_word_trigger() -> Iterator[None]:
-    """Fill the typo dictionary from the seed's own word lists, not from a million rows.
-
-    Synthetic titles and authors use only WORDS, FIRST_NAMES and LAST_NAMES (plus numbers,
-    which the dictionary leaves out), so the result is the same as the trigger's, for one
-    insert instead of splitting every row. Inside the seed's transaction, like the drop.
-    """
-    db.session.execute(text("ALTER TABLE books DISABLE TRIGGER books_search_words_insert"))
-    yield
-    db.session.execute(text("ALTER TABLE books ENABLE TRIGGER books_search_words_insert"))
-    vocabulary = suggestion_words(" ".join([*WORDS, *FIRST_NAMES, *LAST_NAMES]))
-    db.session.execute(
-        text(
-            "INSERT INTO search_words (word) SELECT unnest(CAST(:words AS text[])) "
-            "ON CONFLICT DO NOTHING"
-        ),
-        {"words": vocabulary},
-    )
 
 
 def insert_into_sqlite(batch: list[Row]) -> None:
@@ -243,30 +159,27 @@ def create_token(username: str, name: str) -> None:
 @click.option("--seed", "random_seed", default=1, show_default=True, help="Random seed.")
 def seed(count: int, batch_size: int, random_seed: int) -> None:
     """Insert COUNT synthetic books, in batches (COPY on PostgreSQL)."""
-    postgres = is_postgres()
-    write_batch = copy_into_postgres if postgres else insert_into_sqlite
     started = time.perf_counter()
-    dropped = drop_postgres_indexes_for(count) if postgres else []
     rows = synthetic_books(count, random_seed)
     with click.progressbar(length=count, label="Seeding books") as bar:
-        if dropped:
-            # One transaction and one COPY: the server parses while Python generates.
-            with seed_vocabulary_instead_of_word_trigger():
-                copy_into_postgres(counted(rows, bar, batch_size))
+        if is_postgres():
+            try:
+                seed_postgres(rows, count, batch_size, seed_vocabulary(), bar.update)
+            except SeedError as error:
+                raise click.ClickException(str(error)) from error
         else:
-            for batch in batches(rows, batch_size):
-                write_batch(batch)
+            for batch in batched(rows, batch_size):
+                insert_into_sqlite(batch)
                 db.session.commit()
                 bar.update(len(batch))
-    if dropped:
-        click.echo(f"Rebuilding {len(dropped)} indexes.")
-        recreate_postgres_indexes(dropped)
-        db.session.commit()
-    if postgres:
-        db.session.execute(db.text("ANALYZE books"))
-        db.session.commit()
     elapsed = time.perf_counter() - started
     click.echo(f"Inserted {count} books in {elapsed:.1f} s ({count / elapsed:,.0f} rows/s).")
+
+
+def seed_vocabulary() -> list[str]:
+    """The typo dictionary's words of every synthetic book: titles and authors use only WORDS,
+    FIRST_NAMES and LAST_NAMES (plus numbers, which the dictionary leaves out)."""
+    return suggestion_words(" ".join([*WORDS, *FIRST_NAMES, *LAST_NAMES]))
 
 
 def register_cli(app: Flask) -> None:

@@ -52,16 +52,34 @@ PG_WORDS_OF = (
     "regexp_split_to_table(lower(title || ' ' || author), '[^[:alpha:]]+') AS w "
     "WHERE length(w) >= 3"
 )
+# A bulk load that adds its own, known vocabulary sets this for its transaction (SET LOCAL)
+# instead of disabling the trigger: a setting ends with the transaction even if the loading
+# process dies, and several loading sessions can run at once.
+SKIP_WORDS_SETTING = "bookshelf.search_words_added"
+
+
+def pg_search_words_function(skippable: bool) -> str:
+    """The typo dictionary's trigger function; SKIPPABLE ones skip a bulk load's statements."""
+    skip = (
+        f"IF current_setting('{SKIP_WORDS_SETTING}', true) = 'on' THEN RETURN NULL; END IF;"
+        if skippable
+        else ""
+    )
+    return f"""CREATE OR REPLACE FUNCTION books_search_words() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        {skip}
+        INSERT INTO search_words (word) {PG_WORDS_OF.format(source="new_rows")}
+        ON CONFLICT DO NOTHING;
+        RETURN NULL;
+    END $$"""
+
+
 PG_SUGGESTIONS = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE TABLE search_words (word text PRIMARY KEY)",
     "CREATE INDEX ix_search_words_trgm ON search_words USING gin (word gin_trgm_ops)",
-    f"""CREATE FUNCTION books_search_words() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        INSERT INTO search_words (word) {PG_WORDS_OF.format(source="new_rows")}
-        ON CONFLICT DO NOTHING;
-        RETURN NULL;
-    END $$""",
+    pg_search_words_function(skippable=False),
     """CREATE TRIGGER books_search_words_insert AFTER INSERT ON books
         REFERENCING NEW TABLE AS new_rows
         FOR EACH STATEMENT EXECUTE FUNCTION books_search_words()""",
