@@ -46,7 +46,8 @@ PENDING_BUILDS = """
     SELECT name, definition FROM pending_index_builds
     ORDER BY definition LIKE '% USING gin %' DESC, name"""
 INDEX_BUILD_MEMORY = "256MB"
-SEQUENCE = "pg_get_serial_sequence('books', 'id')"
+# SET LOCAL, with the setting's name and value as parameters.
+SET_LOCAL = text("SELECT set_config(:name, :value, true)")
 # Sessions that load (and then index) an empty catalogue at once: one per core of a small
 # server; the Python side that makes the rows shares the cores with them.
 SESSIONS = 2
@@ -83,7 +84,7 @@ def one_seed_at_a_time(engine: Engine) -> Iterator[None]:
 
 def skip_word_trigger(connection: Connection) -> None:
     """This transaction's inserts leave the typo dictionary alone (the seed adds its words)."""
-    connection.execute(text(f"SET LOCAL {SKIP_WORDS_SETTING} = 'on'"))
+    connection.execute(SET_LOCAL, {"name": SKIP_WORDS_SETTING, "value": "on"})
 
 
 def drop_secondary_indexes(connection: Connection) -> int:
@@ -104,9 +105,9 @@ def build_index(connection: Connection, name: str, definition: str, alone: bool 
     workers for a B-tree would only fight them (measured: 8.3 s for all of them at 1,000,000
     books against 10-12 s with the workers)."""
     # SET LOCAL ends with the transaction; the server default is sized for many sessions.
-    connection.execute(text(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'"))
+    connection.execute(SET_LOCAL, {"name": "maintenance_work_mem", "value": INDEX_BUILD_MEMORY})
     if not alone:
-        connection.execute(text("SET LOCAL max_parallel_maintenance_workers = 0"))
+        connection.execute(SET_LOCAL, {"name": "max_parallel_maintenance_workers", "value": "0"})
     connection.execute(text(definition))
     connection.execute(text("DELETE FROM pending_index_builds WHERE name = :name"), {"name": name})
 
@@ -181,8 +182,11 @@ def reserve_empty_catalogue(connection: Connection, count: int) -> int | None:
     if connection.scalar(text("SELECT 1 FROM books LIMIT 1")) is not None:
         connection.rollback()
         return None
-    first = connection.scalar(text(f"SELECT nextval({SEQUENCE})"))
-    connection.execute(text(f"SELECT setval({SEQUENCE}, :last)"), {"last": first + count - 1})
+    first = connection.scalar(text("SELECT nextval(pg_get_serial_sequence('books', 'id'))"))
+    connection.execute(
+        text("SELECT setval(pg_get_serial_sequence('books', 'id'), :last)"),
+        {"last": first + count - 1},
+    )
     drop_secondary_indexes(connection)
     connection.commit()
     return int(first)
