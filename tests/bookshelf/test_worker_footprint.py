@@ -1,0 +1,96 @@
+"""What a web worker loads to serve the catalogue: nothing that only rare paths use.
+
+Each gunicorn worker imports the app for itself (no preload), so every module and table loaded
+on the way to a page is paid once per worker: bench/memory.py measures the total against the
+budget of 80 MB. These tests build the app the way a worker does, in a fresh interpreter with
+the production settings, ask it the pages the benchmark asks, and name what must stay unloaded
+because only something else needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from bookshelf_helpers import add_books, make_rows
+
+WORKER = """
+import json, sys
+from bookshelf import create_app
+
+app = create_app()
+client = app.test_client()
+statuses = {}
+for path in json.loads(sys.argv[1]):
+    statuses[path] = client.get(path).status_code
+ru = client.get("/books", headers={"Accept-Language": "ru"})
+statuses["/books (ru)"] = ru.status_code
+etag = client.get("/books").headers["ETag"]
+statuses["/books (revalidated)"] = client.get("/books", headers={"If-None-Match": etag}).status_code
+print(json.dumps({"statuses": statuses, "modules": sorted(sys.modules)}))
+"""
+
+# Only cover uploads (Pillow), ISBN entry (python-stdnum) and `flask db` (Flask-Migrate,
+# Alembic, Mako) need these.
+NEVER = ["PIL", "stdnum", "flask_migrate", "alembic", "mako"]
+
+
+def serve_like_a_worker(database_uri: str, paths: list[str], tmp_path: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOOKSHELF_", "FLASK_"))}
+    env.update(
+        BOOKSHELF_ENV="production",
+        SECRET_KEY=secrets.token_hex(32),
+        DATABASE_URL=database_uri,
+        BOOKSHELF_INSTANCE_PATH=str(tmp_path / "instance"),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER, json.dumps(paths)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.fixture
+def seen(app: Flask, database_uri: str, tmp_path: Path) -> dict:
+    rows = make_rows(30)
+    rows[0].update(title="The River at Night")
+    rows[1].update(title="Война и мир", author="Лев Толстой")
+    ids = add_books(app, rows)
+    pages = [
+        "/",
+        "/books",
+        "/books?last=1",
+        f"/books/{ids[0]}",
+        "/search?term=river",
+        "/search?term=voina",
+        "/api/v1/books",
+        "/healthz",
+    ]
+    return serve_like_a_worker(database_uri, pages, tmp_path)
+
+
+def test_the_pages_answer(seen: dict) -> None:
+    assert seen["statuses"] == {
+        **{path: 200 for path in seen["statuses"] if path != "/books (revalidated)"},
+        "/books (revalidated)": 304,
+    }
+
+
+def test_rare_paths_leave_their_modules_unloaded(seen: dict, database_uri: str) -> None:
+    loaded = {name.split(".")[0] for name in seen["modules"]}
+    assert not loaded & set(NEVER)
+    if database_uri.startswith("postgresql"):
+        # The connection hooks that tell SQLite's connections apart must not load it.
+        assert "sqlite3" not in loaded
