@@ -4,17 +4,21 @@ Each gunicorn worker imports the app for itself (no preload), so every module an
 on the way to a page is paid once per worker: bench/memory.py measures the total against the
 budget of 80 MB. These tests build the app the way a worker does, in a fresh interpreter with
 the production settings, ask it the pages the benchmark asks, and name what must stay unloaded
-because only something else needs it.
+because only something else needs it; and check that deploy/gunicorn.conf.py has its workers
+hand the C heap's free pages back.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import platform
 import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -115,3 +119,32 @@ def test_catalogue_pages_load_no_cldr_data(seen: dict) -> None:
     """A list's dates and counts come from bookshelf.i18n's own tables for the two languages;
     Babel's data for a language costs a worker megabytes."""
     assert seen["locale_data"] == []
+
+
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
+
+
+def load_gunicorn_conf() -> Any:
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", GUNICORN_CONF)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("every", "trims"), [("100", 2), ("0", 0)])
+def test_workers_hand_free_heap_pages_back_every_n_requests(
+    monkeypatch: pytest.MonkeyPatch, every: str, trims: int
+) -> None:
+    monkeypatch.setenv("GUNICORN_MALLOC_TRIM_EVERY", every)
+    conf = load_gunicorn_conf()
+    calls: list[int] = []
+    conf._malloc_trim = lambda: calls.append
+    for _ in range(250):
+        conf.post_request(None, None, {}, None)
+    assert calls == [0] * trims
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_malloc_trim_is_found_on_glibc() -> None:
+    assert load_gunicorn_conf()._malloc_trim() is not None
