@@ -3,9 +3,9 @@
 RSS does not depend on load, so this needs no wrk and no long run: it creates a fresh
 catalogue (as bench/run.py does: `flask db upgrade`, `flask seed`), starts gunicorn with
 deploy/gunicorn.conf.py and the production settings on a free loopback port, asks every page
-of bench/run.py's list (and the revalidation of /books with its ETag) a few hundred times,
-then prints each worker's RSS and PSS and where the worker's resident memory lies (its
-largest mappings: the heap, each shared library).
+of bench/run.py's list (and the revalidation of /books with its ETag) a few hundred times and
+a few thousand different book pages, then prints each worker's RSS and PSS before and after,
+and where the worker's resident memory lies (its largest mappings: the heap, each library).
 
     .venv/bin/python -m bench.memory          # 10,000 books, 2 workers, 300 + 2,000 requests
     .venv/bin/python -m bench.memory --database sqlite
@@ -17,7 +17,10 @@ and answers one extra path with its sys.modules and its Python allocations by pa
 wrapper, bench.memory_probe, is not the production app: its RSS is not the one reported).
 --import-costs builds the app in a fresh interpreter as a worker does, then imports the rest
 of the worker's modules, and prints the RSS each module's own body added (its imports are
-counted where they belong), summed by top-level package and the largest modules.
+counted where they belong), summed by top-level package and the largest modules. A body is
+charged for every page it was first to touch, so a small module's share can be a few hundred
+KB too high or too low: trust the sums and the large ones, and weigh a small one by building
+the app with and without it.
 """
 
 from __future__ import annotations
