@@ -17,6 +17,7 @@ Every value can be overridden with an environment variable, so one file serves a
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import sys
@@ -52,6 +53,14 @@ errorlog = "-"
 limit_request_line = 8190
 # Trust X-Forwarded-* only from nginx on the same host.
 forwarded_allow_ips = "127.0.0.1"
+# Every this many requests a worker hands the free pages of its C heap back to the kernel
+# (glibc's malloc_trim; 0 turns it off). glibc gives memory back only from the top of the
+# heap, so what a worker frees after its imports and its first pages (compiling templates
+# and statements, reading its first result sets) stays resident between live objects for
+# good: 1.5-1.7 MB of a bookshelf worker's RSS (bench/memory.py). A trim takes about 0.1 ms,
+# and the requests after it take few of those pages back (0.3 MB in the next 45). Fewer
+# malloc arenas (MALLOC_ARENA_MAX) would not help: a sync worker runs one thread.
+malloc_trim_every = int(os.environ.get("GUNICORN_MALLOC_TRIM_EVERY", "100"))
 
 
 def on_starting(server: Any) -> None:
@@ -65,6 +74,29 @@ def on_starting(server: Any) -> None:
         # the venv of the release it was installed in, i.e. the old one.
         server.START_CTX[0] = venv_python
         server.START_CTX["args"] = [venv_python, "-m", "gunicorn", *sys.argv[1:]]
+
+
+_requests_since_trim = 0
+
+
+def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
+    """See malloc_trim_every; runs in the worker after each answer has been written."""
+    global _requests_since_trim
+    _requests_since_trim += 1
+    if malloc_trim_every <= 0 or _requests_since_trim < malloc_trim_every:
+        return
+    _requests_since_trim = 0
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's malloc_trim, or None on a C library without one (musl, macOS)."""
+    import ctypes  # here: only workers trim, and an app that never needs ctypes saves it
+
+    return getattr(ctypes.CDLL(None), "malloc_trim", None)
 
 
 def warn_about_unshared_limits(server: Any) -> None:

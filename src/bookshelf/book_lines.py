@@ -12,13 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from babel import numbers as babel_numbers
-
-from bookshelf.i18n import current_locale_name, current_translations, format_date_in
+from bookshelf.i18n import current_locale_name, current_translations, format_date_in, one_decimal
 from bookshelf.text import name_key
 
 
@@ -29,11 +26,6 @@ class BookLine:
     date: str  # when it was added, in the page's language
     rating: str | None  # "4.5 out of 5", None when nobody rated it
     ratings: str | None  # "12 ratings"
-
-
-@lru_cache(maxsize=256)
-def _one_decimal(value: float, locale: str) -> str:
-    return babel_numbers.format_decimal(value, format="0.0", locale=locale)
 
 
 def book_lines(books: Iterable[Any]) -> list[BookLine]:
@@ -54,7 +46,7 @@ def book_lines(books: Iterable[Any]) -> list[BookLine]:
                 if pages is None
                 else ngettext("%(num)d page", "%(num)d pages", pages) % {"num": pages},
                 date=format_date_in(book.date_added, locale),
-                rating=out_of_five % {"avg": _one_decimal(book.rating_avg, locale)}
+                rating=out_of_five % {"avg": one_decimal(book.rating_avg, locale)}
                 if count
                 else None,
                 ratings=ngettext("%(num)d rating", "%(num)d ratings", count) % {"num": count}

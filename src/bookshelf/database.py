@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+import sys
 import time
 from contextlib import suppress
 from typing import Any
@@ -30,8 +30,16 @@ CHECKED_IN_AT = "bookshelf_checked_in_at"
 READ_BIND = "autocommit_reads"
 
 
+def is_sqlite_connection(dbapi_connection: Any) -> bool:
+    """Told without importing sqlite3: on PostgreSQL nothing else loads it, and with its
+    library it would cost each worker 1.5 MB. A SQLite connection can only exist once
+    SQLAlchemy's driver has imported the module."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(dbapi_connection, sqlite3.Connection)
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    if not isinstance(dbapi_connection, sqlite3.Connection):
+    if not is_sqlite_connection(dbapi_connection):
         return
     cursor = dbapi_connection.cursor()
     # WAL lets readers and one writer work at once; busy_timeout waits instead of failing.
@@ -49,7 +57,7 @@ def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
 
 def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     """Raising DisconnectionError makes the pool discard this connection and open another."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
+    if is_sqlite_connection(dbapi_connection):
         return  # a file, not a server: nothing to lose between requests
     checked_in_at = record.info.get(CHECKED_IN_AT)
     if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:

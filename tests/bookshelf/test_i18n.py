@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bookshelf.i18n import FORMATS, format_date_in, one_decimal
 from bookshelf_helpers import add_books, create_account, csrf_token, flashes, make_rows, sign_in
 
 
@@ -88,3 +92,24 @@ def test_numberformat_writes_integers_as_babel_does(app: Flask, language: str) -
             format_decimal(n, locale=language) for n in numbers
         ]
         assert numberformat(1234.5) == format_decimal(1234.5, locale=language)
+
+
+@pytest.mark.parametrize("language", sorted(FORMATS))
+def test_dates_and_ratings_are_written_as_babel_writes_them(language: str) -> None:
+    """bookshelf.i18n.FORMATS holds the pieces of Babel's data a list page needs: with them,
+    every date of two years (a leap day among them) and every average of up to 100 ratings
+    reads as Babel would write it."""
+    first = dt.date(2023, 1, 1)
+    dates = [first + dt.timedelta(days=n) for n in range(731)]
+    dates += [dt.date(1, 2, 3), dt.date(999, 12, 31), dt.date(9999, 12, 31)]
+    assert [format_date_in(d, language) for d in dates] == [
+        format_date(d, format="medium", locale=language) for d in dates
+    ]
+    stamp = dt.datetime(2026, 11, 29, 23, 59)
+    assert format_date_in(stamp, language) == format_date(stamp.date(), "medium", locale=language)
+    counts = range(1, 101)
+    averages = sorted({total / n for n in counts for total in range(n, 5 * n + 1)})
+    averages += [0, 0.05, 0.15, 2.25, 2.35, 4.05, 4.95, 999.95]
+    assert [one_decimal(a, language) for a in averages] == [
+        format_decimal(a, format="0.0", locale=language) for a in averages
+    ]

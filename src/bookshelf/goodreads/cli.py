@@ -10,7 +10,6 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 
 from bookshelf.goodreads.csvfile import GoodreadsFileError, read_rows
-from bookshelf.goodreads.importer import GoodreadsImport
 from bookshelf.users.accounts import find_user
 
 
@@ -20,6 +19,9 @@ from bookshelf.users.accounts import find_user
 @with_appcontext
 def import_goodreads(file: Path, username: str) -> None:
     """Import a Goodreads library export (CSV) into a reader's shelves, all or nothing."""
+    # Imported here: every app registers this command, and a web worker never runs it.
+    from bookshelf.goodreads.importer import GoodreadsImport
+
     user = find_user(username)
     if user is None:
         raise click.ClickException(f"No user named {username!r}.")

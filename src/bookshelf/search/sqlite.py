@@ -7,13 +7,16 @@ books: the triggers fail with "no such function" instead of leaving the index st
 from __future__ import annotations
 
 import json
-import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from bookshelf.database import is_sqlite_connection
 from bookshelf.wordforms import stemmed, suggestion_words
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 def _words_json(text: str | None) -> str:
@@ -26,7 +29,7 @@ def register_functions_on(connection: sqlite3.Connection) -> None:
 
 
 def _register(dbapi_connection: Any, _record: Any) -> None:
-    if isinstance(dbapi_connection, sqlite3.Connection):
+    if is_sqlite_connection(dbapi_connection):
         register_functions_on(dbapi_connection)
 
 
