@@ -15,7 +15,6 @@ from sqlalchemy import insert, inspect, select
 from bookshelf.database import is_postgres
 from bookshelf.extensions import db
 from bookshelf.models import Book
-from bookshelf.seeding import SeedError, batched, seed_postgres
 from bookshelf.text import name_key
 from bookshelf.users.accounts import create_user, find_user
 from bookshelf.users.passwords import password_problem
@@ -159,6 +158,9 @@ def create_token(username: str, name: str) -> None:
 @click.option("--seed", "random_seed", default=1, show_default=True, help="Random seed.")
 def seed(count: int, batch_size: int, random_seed: int) -> None:
     """Insert COUNT synthetic books, in batches (COPY on PostgreSQL)."""
+    # Imported here: only this command loads books in bulk, and a web worker would carry it.
+    from bookshelf.seeding import SeedError, batched, seed_postgres
+
     started = time.perf_counter()
     rows = synthetic_books(count, random_seed)
     with click.progressbar(length=count, label="Seeding books") as bar:

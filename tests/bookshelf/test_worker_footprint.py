@@ -49,7 +49,7 @@ print(json.dumps({
 """
 
 # Only cover uploads (Pillow), ISBN entry (python-stdnum), `flask db` (Flask-Migrate, Alembic,
-# Mako) and a Goodreads import or export need these.
+# Mako), `flask seed` (bookshelf.seeding) and a Goodreads import or export need these.
 NEVER = [
     "PIL",
     "stdnum",
@@ -58,6 +58,7 @@ NEVER = [
     "mako",
     "bookshelf.goodreads.importer",
     "bookshelf.goodreads.export",
+    "bookshelf.seeding",
 ]
 
 
