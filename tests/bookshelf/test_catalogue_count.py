@@ -194,3 +194,24 @@ def test_the_sqlite_rebuild_keeps_every_row_id_and_search(tmp_path: Path) -> Non
             assert db.session.scalar(select(func.count()).select_from(text("books"))) == 3
             db.session.remove()
             db.engine.dispose()
+
+
+def test_a_transaction_of_many_writes_bumps_the_catalogue_version_once(app: Flask) -> None:
+    """The version only has to change when a write commits. Bumped per statement, it updated
+    one row again and again within a long transaction (an import runs thousands of
+    statements), and each update had to walk the row's earlier versions."""
+    read = text("SELECT version FROM catalogue_count WHERE id = 1")
+    with app.app_context():
+        before = db.session.scalar(read)
+        for row in make_rows(3):
+            db.session.execute(insert(Book).values(**row))
+        db.session.execute(text("UPDATE books SET review = 'x'"))
+        db.session.commit()
+        once = db.session.scalar(read)
+        db.session.execute(text("UPDATE books SET review = 'y'"))
+        db.session.commit()
+        again = db.session.scalar(read)
+    assert once > before  # the transaction's writes are seen
+    assert again > once  # and so are the next transaction's
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        assert (once - before, again - once) == (1, 1)
