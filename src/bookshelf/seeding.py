@@ -108,6 +108,7 @@ def build_index(connection: Connection, name: str, definition: str, alone: bool 
     connection.execute(SET_LOCAL, {"name": "maintenance_work_mem", "value": INDEX_BUILD_MEMORY})
     if not alone:
         connection.execute(SET_LOCAL, {"name": "max_parallel_maintenance_workers", "value": "0"})
+    # DEFINITION is pg_get_indexdef()'s own text, journalled by drop_secondary_indexes.
     connection.execute(text(definition))
     connection.execute(text("DELETE FROM pending_index_builds WHERE name = :name"), {"name": name})
 
