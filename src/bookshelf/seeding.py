@@ -117,14 +117,15 @@ def pending_builds(connection: Connection) -> list[tuple[str, str]]:
     return [(row.name, row.definition) for row in connection.execute(text(PENDING_BUILDS))]
 
 
-def build_pending_indexes(engine: Engine, sessions: int = SESSIONS) -> int:
-    """Build every pending index, from SESSIONS sessions at once, each index in a transaction
-    of its own; how many were built."""
+def build_pending_indexes(engine: Engine) -> int:
+    """Build every pending index, from up to SESSIONS sessions at once, each index in a
+    transaction of its own; how many were built."""
     with engine.connect() as connection:
         builds: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         for build in pending_builds(connection):
             builds.put(build)
     count = builds.qsize()
+    sessions = min(SESSIONS, count)
 
     def work() -> None:
         with engine.connect() as connection:
@@ -136,7 +137,7 @@ def build_pending_indexes(engine: Engine, sessions: int = SESSIONS) -> int:
                 build_index(connection, name, definition, alone=sessions == 1)
                 connection.commit()
 
-    run_in_threads([work] * min(sessions, count))
+    run_in_threads([work] * sessions)
     return count
 
 
