@@ -1,4 +1,5 @@
-"""`flask init-db`, `flask seed-classics` and `flask seed`: schema and data from the shell."""
+"""`flask init-db`, `flask seed-classics`, `flask seed` and `flask search-index`: schema and
+data from the shell."""
 
 from __future__ import annotations
 
@@ -178,6 +179,26 @@ def seed(count: int, batch_size: int, random_seed: int) -> None:
     click.echo(f"Inserted {count} books in {elapsed:.1f} s ({count / elapsed:,.0f} rows/s).")
 
 
+@click.command("search-index")
+@with_appcontext
+def search_index() -> None:
+    """Create or move the newest books' full-text index (PostgreSQL), while the app runs."""
+    if not is_postgres():
+        click.echo("Only PostgreSQL has a separate index for the newest books; nothing to do.")
+        return
+    from bookshelf.search import recent_index
+
+    done = recent_index.refresh(db.engine)
+    if done.wanted is None:
+        click.echo(
+            f"The catalogue is small enough for one full-text index (ids span at most "
+            f"{2 * recent_index.RECENT_BOOKS:,}); the newest books have none of their own."
+        )
+    else:
+        action = "now starts" if done.changes else "already starts"
+        click.echo(f"The newest books' full-text index {action} at id {done.wanted:,}.")
+
+
 def seed_vocabulary() -> list[str]:
     """The typo dictionary's words of every synthetic book: titles and authors use only WORDS,
     FIRST_NAMES and LAST_NAMES (plus numbers, which the dictionary leaves out)."""
@@ -187,5 +208,13 @@ def seed_vocabulary() -> list[str]:
 def register_cli(app: Flask) -> None:
     from bookshelf.goodreads.cli import import_goodreads
 
-    for command in (init_db, seed_classics, create_admin, create_token, seed, import_goodreads):
+    for command in (
+        init_db,
+        seed_classics,
+        create_admin,
+        create_token,
+        seed,
+        search_index,
+        import_goodreads,
+    ):
         app.cli.add_command(command)

@@ -15,7 +15,9 @@ them. Three ways, by what the table already holds:
 
 Every dropped index is written down in `pending_index_builds` in the transaction that drops
 it and struck out in the one that rebuilds it, so a seed that dies half way leaves a list
-that the next seed rebuilds first. Two seeds never run at once (an advisory lock).
+that the next seed rebuilds first. Two seeds never run at once (an advisory lock). The
+newest books' own full-text index (bookshelf.search.recent_index) is built or moved to where
+the loaded ids call for.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from bookshelf.extensions import db
+from bookshelf.search import recent_index
 from bookshelf.search.schema import SKIP_WORDS_SETTING
 
 COLUMNS = "title, author, pages_num, review, search_keys, author_key"
@@ -395,6 +398,8 @@ def seed_postgres(
             seed_empty(engine, rows, first_id, count, progress)
             with engine.connect() as connection:
                 add_vocabulary(connection, vocabulary)
+                # Built beside the others, at the boundary the loaded ids call for.
+                recent_index.journal_for_seed(connection)
                 connection.commit()
             click.echo("Building the indexes.")
             build_pending_indexes(engine)
@@ -410,3 +415,6 @@ def seed_postgres(
         with engine.connect() as connection:
             connection.execute(text("ANALYZE books"))
             connection.commit()
+        # After an empty catalogue's load it is already where it should be; a load into a
+        # catalogue with books may have moved the newest id past where it starts.
+        recent_index.refresh(engine)

@@ -77,6 +77,7 @@ def test_every_readme_cli_command_runs_after_make_run(tmp_path: Path) -> None:
         outputs[argv[1]] = result.stdout
     assert "/books/new" in outputs["routes"]
     assert "rows/s" in outputs["seed"]
+    assert "Only PostgreSQL has a separate index" in outputs["search-index"]  # make run: SQLite
     assert "admin alice" in outputs["create-admin"]
     assert outputs["create-token"].strip().startswith("bks_")
     assert "6 books added, 0 matched, 2 skipped" in outputs["import-goodreads"]
