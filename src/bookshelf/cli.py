@@ -188,7 +188,10 @@ def search_index() -> None:
         return
     from bookshelf.search import recent_index
 
-    done = recent_index.refresh(db.engine)
+    try:
+        done = recent_index.refresh(db.engine)
+    except recent_index.Busy as error:
+        raise click.ClickException(str(error)) from error
     if done.wanted is None:
         click.echo(
             f"The catalogue is small enough for one full-text index (ids span at most "

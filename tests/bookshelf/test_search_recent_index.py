@@ -4,6 +4,7 @@ among the newest books, which finds the same books with it as without it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +23,16 @@ pytestmark = ON_POSTGRES
 INDEXES = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'books' ORDER BY 1"
 RECENT = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_books_search_recent'"
 TITLE = 'class="book-title" href="/books/'
+
+
+@pytest.fixture(autouse=True)
+def no_index_left_behind(app: Flask) -> Iterator[None]:
+    # The PostgreSQL test database lives for the whole session and is only truncated between
+    # tests: an index one test built would move under another test's seed.
+    yield
+    with app.app_context():
+        db.session.execute(text(recent_index.DROP))
+        db.session.commit()
 
 
 @pytest.fixture
@@ -76,6 +87,18 @@ def test_a_small_catalogue_has_none_and_a_growing_one_moves_it(
         "ix_books_search_recent"
     ]  # the replacement took the old one's name; nothing is left behind
     assert fetch(app, "SELECT count(*) FROM pg_index WHERE NOT indisvalid") == [(0,)]
+
+
+def test_only_one_session_moves_it_at_a_time(app: Flask, recent_books: int) -> None:
+    add_books(app, make_rows(100))
+    with app.app_context(), db.engine.connect() as other:
+        other.execute(text("SELECT pg_advisory_lock(:key)"), {"key": recent_index.LOCK})
+        result = app.test_cli_runner().invoke(args=["search-index"])
+        other.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": recent_index.LOCK})
+    assert result.exit_code == 1
+    assert "being moved by another session" in result.output
+    assert recent_definition(app) is None
+    assert "now starts at id 61" in run(app, "search-index")
 
 
 def test_the_migration_builds_it_and_takes_it_away(app: Flask, recent_books: int) -> None:

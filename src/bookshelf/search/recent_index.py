@@ -31,6 +31,8 @@ REPLACEMENT = "ix_books_search_recent_new"
 # the matches it keeps (bookshelf.search.queries.id_floor), so a word in at least 1 % of the
 # books, the ones whose matches are costliest to intersect, finds its floor in here.
 RECENT_BOOKS = 250_000
+# Identifies a session moving this index among the database's advisory locks.
+LOCK = 7_283_102
 PREDICATE = re.compile(r"\(id >= (\d+)\)")
 IDS = "SELECT min(id) AS low, max(id) AS high FROM books"
 DROP = "DROP INDEX IF EXISTS ix_books_search_recent"
@@ -106,19 +108,33 @@ def refresh_in_transaction(connection: Connection) -> Plan:
     return wanted
 
 
+class Busy(Exception):
+    """Another session is moving the index right now."""
+
+
 def refresh(engine: Engine) -> Plan:
     """Create, move or drop the index while the catalogue stays in use: the new index is
-    built concurrently under another name, then takes the place of the old one."""
+    built concurrently under another name, then takes the place of the old one. One session
+    at a time (an advisory lock); another one meanwhile raises Busy."""
     with engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        wanted = plan(connection)
-        if not wanted.changes:
-            return wanted
-        # A concurrent build that failed leaves an invalid index behind: start clean.
-        connection.execute(text(DROP_REPLACEMENT))
-        if wanted.wanted is not None:
-            connection.execute(text(definition(wanted.wanted, REPLACEMENT, concurrently=True)))
-        connection.execute(text(DROP_CONCURRENTLY))
-        if wanted.wanted is not None:
-            connection.execute(text(RENAME))
+        if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK}):
+            raise Busy("The newest books' index is being moved by another session; try later.")
+        try:
+            return move(connection)
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK})
+
+
+def move(connection: Connection) -> Plan:
+    wanted = plan(connection)
+    if not wanted.changes:
         return wanted
+    # A concurrent build that failed leaves an invalid index behind: start clean.
+    connection.execute(text(DROP_REPLACEMENT))
+    if wanted.wanted is not None:
+        connection.execute(text(definition(wanted.wanted, REPLACEMENT, concurrently=True)))
+    connection.execute(text(DROP_CONCURRENTLY))
+    if wanted.wanted is not None:
+        connection.execute(text(RENAME))
+    return wanted
