@@ -186,16 +186,17 @@ def search_index() -> None:
     if not is_postgres():
         click.echo("Only PostgreSQL has a separate index for the newest books; nothing to do.")
         return
-    from bookshelf.search import recent_index
+    from bookshelf.search.recent_index import RECENT_BOOKS
+    from bookshelf.seeding import SeedError, refresh_recent_index
 
     try:
-        done = recent_index.refresh(db.engine)
-    except recent_index.Busy as error:
+        done = refresh_recent_index(db.engine)
+    except SeedError as error:
         raise click.ClickException(str(error)) from error
     if done.wanted is None:
         click.echo(
             f"The catalogue is small enough for one full-text index (ids span at most "
-            f"{2 * recent_index.RECENT_BOOKS:,}); the newest books have none of their own."
+            f"{2 * RECENT_BOOKS:,}); the newest books have none of their own."
         )
     else:
         action = "now starts" if done.changes else "already starts"

@@ -30,7 +30,7 @@ from functools import partial
 from typing import Any
 
 import click
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
 
 from bookshelf.extensions import db
@@ -58,8 +58,9 @@ SESSIONS = 2
 # them to the table at the same time, so a table page holds ids at most two batches apart:
 # the BRIN index on id stays as sharp as after a single COPY.
 BATCH_ROWS = 1_000
-# Identifies `flask seed` among the database's advisory locks.
-SEED_LOCK = 7_283_101
+# Identifies, among the database's advisory locks, a session that drops or builds books'
+# indexes: `flask seed` and `flask search-index`.
+INDEXES_LOCK = 7_283_101
 
 Row = Sequence[Any]
 Progress = Callable[[int], None]
@@ -75,14 +76,22 @@ class Stopped(SeedError):
 
 @contextmanager
 def one_seed_at_a_time(engine: Engine) -> Iterator[None]:
-    """Hold the seed's advisory lock on a connection of its own for the whole seed."""
+    """Hold the indexes' advisory lock on a connection of its own for the whole seed (or
+    `flask search-index`)."""
     with engine.connect() as connection:
-        if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SEED_LOCK}):
-            raise SeedError("Another `flask seed` is running on this database; try again later.")
+        # Autocommit: a session's advisory lock needs no transaction, and an open one would
+        # hold a snapshot that a concurrent index build (flask search-index) waits out.
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        key = {"key": INDEXES_LOCK}
+        if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), key):
+            raise SeedError(
+                "Another `flask seed` or `flask search-index` is running on this database; "
+                "try again later."
+            )
         try:
             yield
         finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SEED_LOCK})
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
 
 
 def skip_word_trigger(connection: Connection) -> None:
@@ -90,16 +99,53 @@ def skip_word_trigger(connection: Connection) -> None:
     connection.execute(SET_LOCAL, {"name": SKIP_WORDS_SETTING, "value": "on"})
 
 
+def journal(connection: Connection, name: str, definition: str) -> None:
+    """Write an index down as pending: the next index build builds it."""
+    connection.execute(
+        text("INSERT INTO pending_index_builds (name, definition) VALUES (:name, :definition)"),
+        {"name": name, "definition": definition},
+    )
+
+
 def drop_secondary_indexes(connection: Connection) -> int:
     """Drop books' secondary indexes, each written down as pending first; how many."""
     indexes = connection.execute(text(SECONDARY_INDEXES)).all()
     for index in indexes:
-        connection.execute(
-            text("INSERT INTO pending_index_builds (name, definition) VALUES (:name, :definition)"),
-            {"name": index.name, "definition": index.definition},
-        )
+        journal(connection, index.name, index.definition)
         connection.execute(text(f"DROP INDEX {index.name}"))
     return len(indexes)
+
+
+def journal_recent_index(connection: Connection) -> None:
+    """Write down the newest books' index (bookshelf.search.recent_index) as the loaded
+    catalogue wants it, or not at all, instead of as it was (or a spare a move left), so
+    that it is built beside the others."""
+    connection.execute(
+        text("DELETE FROM pending_index_builds WHERE name IN :names").bindparams(
+            bindparam("names", expanding=True)
+        ),
+        {"names": list(recent_index.NAMES)},
+    )
+    wanted = recent_index.plan(connection).wanted
+    if wanted is not None:
+        journal(connection, recent_index.RECENT_INDEX, recent_index.definition(wanted))
+
+
+def move_recent_index(engine: Engine) -> recent_index.Plan:
+    """Create, move or drop the newest books' index, concurrently; the caller holds the lock."""
+    with engine.connect() as connection:
+        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+        return recent_index.move(autocommit, announce=click.echo)
+
+
+def refresh_recent_index(engine: Engine) -> recent_index.Plan:
+    """`flask search-index`: under the seed's lock, finish the index builds an interrupted
+    seed left, then create, move or drop the newest books' index."""
+    with one_seed_at_a_time(engine):
+        left = build_pending_indexes(engine)
+        if left:
+            click.echo(f"Rebuilt {left} indexes that an interrupted seed had dropped.")
+        return move_recent_index(engine)
 
 
 def build_index(connection: Connection, name: str, definition: str, alone: bool = True) -> None:
@@ -398,8 +444,7 @@ def seed_postgres(
             seed_empty(engine, rows, first_id, count, progress)
             with engine.connect() as connection:
                 add_vocabulary(connection, vocabulary)
-                # Built beside the others, at the boundary the loaded ids call for.
-                recent_index.journal_for_seed(connection)
+                journal_recent_index(connection)
                 connection.commit()
             click.echo("Building the indexes.")
             build_pending_indexes(engine)
@@ -417,4 +462,4 @@ def seed_postgres(
             connection.commit()
         # After an empty catalogue's load it is already where it should be; a load into a
         # catalogue with books may have moved the newest id past where it starts.
-        recent_index.refresh(engine)
+        move_recent_index(engine)

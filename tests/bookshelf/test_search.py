@@ -236,3 +236,14 @@ def test_matches_thinning_out_below_the_newest_are_still_all_found(
         "Book 003",
         "Book 002",
     ]
+
+
+def test_the_floor_margin_narrows_as_more_matches_are_seen() -> None:
+    from bookshelf.search.queries import floor_margin
+
+    assert floor_margin(42, 1001) == pytest.approx(1 + 3 / 42**0.5 + 3 / 1001**0.5)
+    assert floor_margin(42, 1001) == pytest.approx(1.558, abs=0.001)
+    assert floor_margin(10, 1001) == 2.0  # a small sample gets the most margin there is
+    margins = [floor_margin(seen, 1001) for seen in (10, 20, 42, 100, 1000)]
+    assert margins == sorted(margins, reverse=True)
+    assert margins[-1] > 1.1  # never the bare rate: the matches above the floor vary too

@@ -4,6 +4,7 @@ among the newest books, which finds the same books with it as without it."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,8 +14,10 @@ from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import event, text
 
+from bookshelf import seeding
 from bookshelf.extensions import db
 from bookshelf.search import queries, recent_index
+from bookshelf.search.terms import parse
 from bookshelf_fixtures import ON_POSTGRES
 from bookshelf_helpers import add_books, make_rows
 
@@ -31,7 +34,8 @@ def no_index_left_behind(app: Flask) -> Iterator[None]:
     # tests: an index one test built would move under another test's seed.
     yield
     with app.app_context():
-        db.session.execute(text(recent_index.DROP))
+        for statement in recent_index.DROP_ALL:
+            db.session.execute(text(statement))
         db.session.commit()
 
 
@@ -58,9 +62,15 @@ def recent_definition(app: Flask) -> str | None:
     return rows[0][0] if rows else None
 
 
-def test_a_seed_builds_it_beside_the_other_indexes(app: Flask, recent_books: int) -> None:
+def test_a_seed_builds_it_beside_the_other_indexes(
+    app: Flask, recent_books: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     others = fetch(app, INDEXES)
+    moves: list[object] = []
+    # Built from the seed's journal with the others, not by the move at the end.
+    monkeypatch.setattr(seeding, "move_recent_index", moves.append)
     run(app, "seed", "--count", "200")
+    assert len(moves) == 1
     # The boundary sits RECENT_BOOKS below the newest of the 200 ids.
     assert recent_definition(app) == (
         "CREATE INDEX ix_books_search_recent ON public.books USING gin (search_vector) "
@@ -87,18 +97,49 @@ def test_a_small_catalogue_has_none_and_a_growing_one_moves_it(
         "ix_books_search_recent"
     ]  # the replacement took the old one's name; nothing is left behind
     assert fetch(app, "SELECT count(*) FROM pg_index WHERE NOT indisvalid") == [(0,)]
+    with app.app_context():
+        db.session.execute(text("DELETE FROM books WHERE id <= 60"))  # 70 ids left
+        db.session.commit()
+    assert "small enough for one full-text index" in run(app, "search-index")
+    assert recent_definition(app) is None
 
 
-def test_only_one_session_moves_it_at_a_time(app: Flask, recent_books: int) -> None:
+def test_a_move_that_died_half_way_leaves_nothing_behind(app: Flask, recent_books: int) -> None:
+    add_books(app, make_rows(100))
+    # What a run killed during its build, or between the swap and the drop, leaves.
+    with app.app_context():
+        for name in (recent_index.REPLACEMENT, recent_index.RETIRED):
+            db.session.execute(text(recent_index.definition(5, name)))
+        db.session.commit()
+    assert "now starts at id 61" in run(app, "search-index")
+    assert [name for (name, _) in fetch(app, INDEXES) if "recent" in name] == [
+        "ix_books_search_recent"
+    ]
+
+
+def test_it_waits_for_no_seed_and_no_seed_waits_for_it(app: Flask, recent_books: int) -> None:
     add_books(app, make_rows(100))
     with app.app_context(), db.engine.connect() as other:
-        other.execute(text("SELECT pg_advisory_lock(:key)"), {"key": recent_index.LOCK})
+        other.execute(text("SELECT pg_advisory_lock(:key)"), {"key": seeding.INDEXES_LOCK})
         result = app.test_cli_runner().invoke(args=["search-index"])
-        other.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": recent_index.LOCK})
+        other.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": seeding.INDEXES_LOCK})
     assert result.exit_code == 1
-    assert "being moved by another session" in result.output
+    assert "Another `flask seed` or `flask search-index` is running" in result.output
     assert recent_definition(app) is None
     assert "now starts at id 61" in run(app, "search-index")
+
+
+def test_it_finishes_the_builds_an_interrupted_seed_left(app: Flask, recent_books: int) -> None:
+    add_books(app, make_rows(100))
+    indexes = fetch(app, INDEXES)
+    with app.app_context(), db.engine.connect() as connection:
+        seeding.drop_secondary_indexes(connection)  # a seed killed before it rebuilt them
+        connection.commit()
+    output = run(app, "search-index")
+    assert "Rebuilt 10 indexes that an interrupted seed had dropped." in output
+    assert "now starts at id 61" in output
+    assert [i for i in fetch(app, INDEXES) if i[0] != "ix_books_search_recent"] == indexes
+    assert fetch(app, "SELECT * FROM pending_index_builds") == []
 
 
 def test_the_migration_builds_it_and_takes_it_away(app: Flask, recent_books: int) -> None:
@@ -165,3 +206,33 @@ def test_a_search_with_a_floor_among_the_newest_reads_their_index(
         db.session.commit()
     without = client.get("/search?term=needle&sort=newest").get_data(as_text=True)
     assert without == with_index
+
+
+def mixed_rates(count: int, layout: int) -> tuple[list[dict[str, object]], list[int]]:
+    """COUNT books whose reviews hold "needle" at a rate that changes along the ids (denser
+    or sparser below the newest), with the ids of the needles."""
+    rng = random.Random(layout)
+    # The newest sixth sets the rate the floor is placed by (two to four needles among the 20
+    # newest books): the older ones may fall short of it or exceed it.
+    rates = [rng.choice((0.02, 0.05, 0.1, 0.2)) for _ in range(5)] + [rng.choice((0.1, 0.15))]
+    rows, ids = [], []
+    for n, row in enumerate(make_rows(count), 1):
+        needle = rng.random() < rates[(n - 1) * len(rates) // count]
+        rows.append({**row, "review": "needle" if needle else "hay"})
+        if needle:
+            ids.append(n)
+    return rows, ids
+
+
+@pytest.mark.usefixtures("small_windows")
+@pytest.mark.parametrize("layout", range(8))
+def test_the_floor_finds_the_same_newest_matches_as_reading_them_all(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, layout: int
+) -> None:
+    monkeypatch.setattr(recent_index, "RECENT_BOOKS", 125)
+    rows, needles_ = mixed_rates(300, layout)
+    add_books(app, rows)
+    run(app, "search-index")
+    with app.app_context():
+        found = queries.candidates(parse("needle"), ranked=False)
+    assert [c.id for c in found] == sorted(needles_, reverse=True)[: queries.COUNT_CAP + 1]

@@ -100,11 +100,11 @@ def test_the_next_seed_rebuilds_what_an_interrupted_one_dropped(app: Flask) -> N
 
 def test_only_one_seed_runs_at_a_time(app: Flask) -> None:
     with app.app_context(), db.engine.connect() as other:
-        other.execute(text("SELECT pg_advisory_lock(:key)"), {"key": seeding.SEED_LOCK})
+        other.execute(text("SELECT pg_advisory_lock(:key)"), {"key": seeding.INDEXES_LOCK})
         code, output = seed(app, "--count", "10")
-        other.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": seeding.SEED_LOCK})
+        other.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": seeding.INDEXES_LOCK})
     assert code == 1
-    assert "Another `flask seed` is running on this database" in output
+    assert "Another `flask seed` or `flask search-index` is running on this database" in output
     assert fetch(app, "SELECT count(*) FROM books") == [(0,)]
 
 

@@ -12,37 +12,47 @@ the same either way.
 
 The boundary is fixed when the index is built: RECENT_BOOKS ids below the newest. As books
 are added it covers more of them; `flask search-index` (also run by `flask seed` and by the
-migration that introduced it) moves it up once it covers half as many again, building the
-new index before dropping the old one. A catalogue of at most twice RECENT_BOOKS books has
-none: there the full index is short enough.
+migration that introduced it) moves it up once it covers half as many again. The new index is
+built concurrently under another name while the old one serves, the two swap names in one
+short transaction, and the old one is dropped concurrently: a run that dies at any step
+leaves at most a spare index under one of the two spare names, which the next run drops.
+A catalogue of at most twice RECENT_BOOKS ids has none: there the full index is short enough.
+The caller holds the lock of everything that builds books' indexes (bookshelf.seeding).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 RECENT_INDEX = "ix_books_search_recent"
+# Names only ever held for the length of one move.
 REPLACEMENT = "ix_books_search_recent_new"
-# Ids the index starts below the newest. A search places its floor where it expects twice
-# the matches it keeps (bookshelf.search.queries.id_floor), so a word in at least 1 % of the
-# books, the ones whose matches are costliest to intersect, finds its floor in here.
+RETIRED = "ix_books_search_recent_old"
+NAMES = (RECENT_INDEX, REPLACEMENT, RETIRED)
+# Ids the index starts below the newest. A search places its floor where it expects up to
+# twice the matches it keeps (bookshelf.search.queries.id_floor), so a word in at least 1 % of
+# the books, the ones whose matches are costliest to intersect, finds its floor in here.
 RECENT_BOOKS = 250_000
-# Identifies a session moving this index among the database's advisory locks.
-LOCK = 7_283_102
 PREDICATE = re.compile(r"\(id >= (\d+)\)")
 IDS = "SELECT min(id) AS low, max(id) AS high FROM books"
-DROP = "DROP INDEX IF EXISTS ix_books_search_recent"
-DROP_CONCURRENTLY = "DROP INDEX CONCURRENTLY IF EXISTS ix_books_search_recent"
-DROP_REPLACEMENT = "DROP INDEX CONCURRENTLY IF EXISTS ix_books_search_recent_new"
-RENAME = "ALTER INDEX ix_books_search_recent_new RENAME TO ix_books_search_recent"
 BOUNDARY = """
     SELECT pg_get_expr(i.indpred, i.indrelid) AS predicate
     FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
     WHERE c.relname = :name AND i.indisvalid"""
+# Constant statements: the index names are this module's own.
+DROP_SPARES = [f"DROP INDEX CONCURRENTLY IF EXISTS {name}" for name in (REPLACEMENT, RETIRED)]
+DROP_ALL = [f"DROP INDEX IF EXISTS {name}" for name in NAMES]
+# One string of two statements: PostgreSQL runs it as one transaction even in autocommit.
+SWAP = (
+    f"ALTER INDEX IF EXISTS {RECENT_INDEX} RENAME TO {RETIRED}; "
+    f"ALTER INDEX IF EXISTS {REPLACEMENT} RENAME TO {RECENT_INDEX}"
+)
+DROP_RETIRED = f"DROP INDEX CONCURRENTLY IF EXISTS {RETIRED}"
 
 
 @dataclass(frozen=True)
@@ -83,58 +93,21 @@ def plan(connection: Connection) -> Plan:
     return Plan(high - RECENT_BOOKS + 1, current)
 
 
-def journal_for_seed(connection: Connection) -> None:
-    """Replace the index's entry among a seed's pending builds with the one the loaded
-    catalogue wants (or none), so that it is built beside the others."""
-    connection.execute(
-        text("DELETE FROM pending_index_builds WHERE name = :name"), {"name": RECENT_INDEX}
-    )
-    wanted = plan(connection).wanted
-    if wanted is not None:
-        connection.execute(
-            text("INSERT INTO pending_index_builds (name, definition) VALUES (:name, :definition)"),
-            {"name": RECENT_INDEX, "definition": definition(wanted)},
-        )
-
-
-def refresh_in_transaction(connection: Connection) -> Plan:
-    """Create, move or drop the index in the connection's transaction (a migration's): the
-    build holds off writers to books until it commits."""
-    wanted = plan(connection)
-    if wanted.changes:
-        connection.execute(text(DROP))
-        if wanted.wanted is not None:
-            connection.execute(text(definition(wanted.wanted)))
-    return wanted
-
-
-class Busy(Exception):
-    """Another session is moving the index right now."""
-
-
-def refresh(engine: Engine) -> Plan:
-    """Create, move or drop the index while the catalogue stays in use: the new index is
-    built concurrently under another name, then takes the place of the old one. One session
-    at a time (an advisory lock); another one meanwhile raises Busy."""
-    with engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK}):
-            raise Busy("The newest books' index is being moved by another session; try later.")
-        try:
-            return move(connection)
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK})
-
-
-def move(connection: Connection) -> Plan:
+def move(connection: Connection, announce: Callable[[str], None] = print) -> Plan:
+    """Create, move or drop the index while the catalogue stays in use, on an AUTOCOMMIT
+    CONNECTION (concurrent builds cannot run in a transaction). ANNOUNCE is told before a
+    build, which waits for the transactions already running to end."""
+    for statement in DROP_SPARES:  # what a run that died half way left
+        connection.execute(text(statement))
     wanted = plan(connection)
     if not wanted.changes:
         return wanted
-    # A concurrent build that failed leaves an invalid index behind: start clean.
-    connection.execute(text(DROP_REPLACEMENT))
     if wanted.wanted is not None:
+        announce(
+            f"Building the newest books' full-text index from id {wanted.wanted:,} "
+            "(concurrently: it waits for transactions already running)."
+        )
         connection.execute(text(definition(wanted.wanted, REPLACEMENT, concurrently=True)))
-    connection.execute(text(DROP_CONCURRENTLY))
-    if wanted.wanted is not None:
-        connection.execute(text(RENAME))
+    connection.exec_driver_sql(SWAP)  # the old index and the new one trade names at once
+    connection.execute(text(DROP_RETIRED))
     return wanted

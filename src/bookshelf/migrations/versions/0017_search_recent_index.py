@@ -14,16 +14,18 @@ down_revision = "0016_version_per_transaction"
 branch_labels = None
 depends_on = None
 
-# Only a catalogue of more than 2 * RECENT_BOOKS books gets one (bookshelf.search.recent_index
-# says why); building it holds off writers to books for the few seconds it takes, in the
-# migration's transaction. `flask search-index` moves it later without doing so.
+# Only a catalogue of more than 2 * RECENT_BOOKS ids gets one (bookshelf.search.recent_index
+# says why). It is built concurrently, outside the migration's transaction, so the catalogue
+# stays writable meanwhile.
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        recent_index.refresh_in_transaction(op.get_bind())
+        with op.get_context().autocommit_block():
+            recent_index.move(op.get_bind())
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(recent_index.DROP)
+        for statement in recent_index.DROP_ALL:
+            op.execute(statement)
