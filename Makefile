@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export FLASK_APP := bookshelf
 
-.PHONY: run test lint format lock bench profile soak screenshots clean install install-dev i18n-extract i18n-compile
+.PHONY: run test test-slow lint format lock bench profile soak screenshots clean install install-dev i18n-extract i18n-compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,8 +71,14 @@ format: install-dev
 # Two processes (one per core here, at most four elsewhere): most tests wait on servers,
 # subprocesses and databases, so this halves the wall time. A test file stays in one process.
 PYTEST_WORKERS ?= --numprocesses auto --maxprocesses 4 --dist loadfile
+# `make test` leaves out the tests marked slow (whole deploys end to end, fleets of sshd
+# servers, browsers against deployhook, the soak): `make test-slow` runs those, and .ci/run
+# runs both, so CI still runs every test.
 test: lint i18n-compile node_modules/.package-lock.json
-	$(BIN)/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
+
+test-slow: install-dev i18n-compile node_modules/.package-lock.json
+	$(BIN)/pytest $(PYTEST_WORKERS) -m slow $(PYTEST_ARGS)
 
 # axe-core for the browser accessibility check; without npm that one check is skipped.
 node_modules/.package-lock.json: package-lock.json

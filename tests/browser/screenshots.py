@@ -1,6 +1,6 @@
 """`make screenshots`: the main pages at desktop and phone width, in English and Russian.
 
-Run explicitly (pytest tests/browser/screenshots.py); `make test` runs it once into a temporary
+Run explicitly (pytest tests/browser/screenshots.py); `make test-slow` runs it once into a temporary
 folder (SCREENSHOTS_DIR) through `make screenshots`, so the target cannot rot unnoticed.
 """
 

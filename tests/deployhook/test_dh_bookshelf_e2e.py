@@ -50,7 +50,7 @@ SERVER_ROOT = "/srv/bookshelf"
 SERVER_PIDFILE = "/run/bookshelf/gunicorn.pid"
 # BOOKSHELF_E2E_FULL_GATE=1 runs the README's test gate unchanged (the bookshelf suite, several
 # minutes per release; .ci/run does so once on SQLite); by default the gate keeps the README's
-# layering but installs only pytest and runs one quick test file, so `make test` stays fast.
+# layering but installs only pytest and runs one quick test file, so `make test-slow` stays short.
 FULL_GATE = os.environ.get("BOOKSHELF_E2E_FULL_GATE") == "1"
 DEPLOY_SECONDS = 1500 if FULL_GATE else 600  # the longest one deploy may take here
 QUICK_GATE_TESTS = "tests/bookshelf/test_instance_path.py"
