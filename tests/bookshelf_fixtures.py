@@ -92,3 +92,15 @@ def truncate_all() -> None:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def small_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalogue of hundreds searched like one of millions: the search's windows too short
+    to find six matches among the newest books, so it goes on to the index and the id floor."""
+    from bookshelf.search import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 5)
+    monkeypatch.setattr(queries, "RECENT_WINDOW", 20)
+    monkeypatch.setattr(queries, "MAX_SCAN", 25)
+    monkeypatch.setattr(queries, "FLOOR_SAMPLE", 2)

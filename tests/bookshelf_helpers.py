@@ -53,6 +53,14 @@ def make_rows(count: int, **overrides: object) -> list[dict[str, object]]:
     ]
 
 
+def needles(count: int, every: int, far_back: int = 0) -> list[dict[str, object]]:
+    """COUNT books, every EVERY-th of the newest a "needle" (and the FAR_BACK oldest too)."""
+    return [
+        {**row, "review": "needle" if n % every == 0 or n <= far_back else "hay"}
+        for n, row in enumerate(make_rows(count), 1)
+    ]
+
+
 def flashes(html: str) -> list[tuple[str, str]]:
     return re.findall(r'class="flash flash-(\w+)"[^>]*>\s*<span>([^<]*)</span>', html)
 

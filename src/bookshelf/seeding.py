@@ -131,6 +131,13 @@ def journal_recent_index(connection: Connection) -> None:
         journal(connection, recent_index.RECENT_INDEX, recent_index.definition(wanted))
 
 
+def finish_interrupted_seed(engine: Engine) -> None:
+    """Build what a seed that died between dropping the indexes and rebuilding them left."""
+    left = build_pending_indexes(engine)
+    if left:
+        click.echo(f"Rebuilt {left} indexes that an interrupted seed had dropped.")
+
+
 def move_recent_index(engine: Engine) -> recent_index.Plan:
     """Create, move or drop the newest books' index, concurrently; the caller holds the lock."""
     with engine.connect() as connection:
@@ -142,9 +149,7 @@ def refresh_recent_index(engine: Engine) -> recent_index.Plan:
     """`flask search-index`: under the seed's lock, finish the index builds an interrupted
     seed left, then create, move or drop the newest books' index."""
     with one_seed_at_a_time(engine):
-        left = build_pending_indexes(engine)
-        if left:
-            click.echo(f"Rebuilt {left} indexes that an interrupted seed had dropped.")
+        finish_interrupted_seed(engine)
         return move_recent_index(engine)
 
 
@@ -435,9 +440,7 @@ def seed_postgres(
     analyse the table; VOCABULARY is what ROWS are made of, for the typo dictionary."""
     engine = db.engine
     with one_seed_at_a_time(engine):
-        left = build_pending_indexes(engine)
-        if left:
-            click.echo(f"Rebuilt {left} indexes that an interrupted seed had dropped.")
+        finish_interrupted_seed(engine)
         with engine.connect() as connection:
             first_id = reserve_empty_catalogue(connection, count)
         if first_id is not None:

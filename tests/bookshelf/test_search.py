@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bookshelf_helpers import add_books, make_rows
+from bookshelf_helpers import add_books, make_rows, needles
 
 TITLE_LINK = re.compile(r'class="book-title" href="/books/\d+">(.*?)</a>')
 
@@ -188,25 +188,6 @@ def test_a_whole_catalogue_word_matches_as_a_word_and_a_fragment_as_a_prefix(
     assert search(client, "riversi exam") == ["Riverside Walks"]
     html = client.get("/search?term=river").get_data(as_text=True)
     assert "<mark>River</mark>" in html and "<mark>Riverside" not in html
-
-
-def needles(count: int, every: int, far_back: int = 0) -> list[dict[str, object]]:
-    """COUNT books, every EVERY-th of the newest a "needle" (and the FAR_BACK oldest too)."""
-    return [
-        {**row, "review": "needle" if n % every == 0 or n <= far_back else "hay"}
-        for n, row in enumerate(make_rows(count), 1)
-    ]
-
-
-@pytest.fixture
-def small_windows(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A catalogue of hundreds behaves like one of millions: windows too short to find six.
-    from bookshelf.search import queries
-
-    monkeypatch.setattr(queries, "COUNT_CAP", 5)
-    monkeypatch.setattr(queries, "RECENT_WINDOW", 20)
-    monkeypatch.setattr(queries, "MAX_SCAN", 25)
-    monkeypatch.setattr(queries, "FLOOR_SAMPLE", 2)
 
 
 @pytest.mark.usefixtures("small_windows")

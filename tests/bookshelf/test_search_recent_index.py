@@ -19,7 +19,7 @@ from bookshelf.extensions import db
 from bookshelf.search import queries, recent_index
 from bookshelf.search.terms import parse
 from bookshelf_fixtures import ON_POSTGRES
-from bookshelf_helpers import add_books, make_rows
+from bookshelf_helpers import add_books, make_rows, needles
 
 pytestmark = ON_POSTGRES
 
@@ -149,22 +149,6 @@ def test_the_migration_builds_it_and_takes_it_away(app: Flask, recent_books: int
         assert recent_definition(app) is None
         upgrade()
     assert recent_definition(app).endswith("WHERE (id >= 61)")
-
-
-def needles(count: int, every: int) -> list[dict[str, object]]:
-    return [
-        {**row, "review": "needle" if n % every == 0 else "hay"}
-        for n, row in enumerate(make_rows(count), 1)
-    ]
-
-
-@pytest.fixture
-def small_windows(monkeypatch: pytest.MonkeyPatch) -> None:
-    # As in a catalogue of millions: too few matches among the newest to stop there.
-    monkeypatch.setattr(queries, "COUNT_CAP", 5)
-    monkeypatch.setattr(queries, "RECENT_WINDOW", 20)
-    monkeypatch.setattr(queries, "MAX_SCAN", 25)
-    monkeypatch.setattr(queries, "FLOOR_SAMPLE", 2)
 
 
 @pytest.mark.usefixtures("small_windows")
